@@ -1,0 +1,1 @@
+"""Code shared by the Stratus controller and its agents (never imports either)."""

@@ -1,0 +1,69 @@
+"""Options every Stratus daemon shares: logging, messaging, service reporting."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from oslo_config import cfg
+
+DEFAULT_OPTS = [
+    cfg.StrOpt("host", default=socket.gethostname(), sample_default="<hostname>",
+               help="Name of this host as the scheduler and services list see it."),
+    cfg.StrOpt("state_path", default="/var/lib/stratus",
+               help="Directory where Stratus keeps its local state."),
+]
+
+LOGGING_OPTS = [
+    cfg.BoolOpt("debug", default=False, help="Log at DEBUG level."),
+    cfg.StrOpt("log_dir", default=None,
+               help="Directory for <program>.log files; unset logs to stderr."),
+    cfg.StrOpt("format", default="text", choices=["text", "json"],
+               help="text: one human-readable line per event; json: one JSON object per line."),
+]
+
+MESSAGING_OPTS = [
+    cfg.StrOpt("transport_url", default="rabbit://guest:guest@127.0.0.1:5672/", secret=True,
+               help="oslo.messaging transport URL for RPC and notifications."),
+    cfg.StrOpt("control_exchange", default="stratus", help="AMQP exchange for Stratus RPC."),
+    cfg.IntOpt("rpc_timeout", default=60, min=1, help="Seconds an RPC call waits for an answer."),
+    cfg.StrOpt("notification_driver", default="messagingv2",
+               choices=["messagingv2", "log", "noop"],
+               help="Where notifications go: the bus (messagingv2), the log, or nowhere."),
+]
+
+SERVICE_OPTS = [
+    cfg.IntOpt("report_interval", default=10, min=1,
+               help="Seconds between service heartbeats."),
+    cfg.IntOpt("service_down_time", default=60, min=1,
+               help="A service whose last heartbeat is older than this many seconds is down."),
+]
+
+
+def register(conf: cfg.ConfigOpts) -> None:
+    """Register the shared option groups on conf."""
+    conf.register_opts(DEFAULT_OPTS)
+    conf.register_opts(LOGGING_OPTS, group="logging")
+    conf.register_opts(MESSAGING_OPTS, group="messaging")
+    conf.register_opts(SERVICE_OPTS, group="service")
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    return [
+        ("DEFAULT", DEFAULT_OPTS),
+        ("logging", LOGGING_OPTS),
+        ("messaging", MESSAGING_OPTS),
+        ("service", SERVICE_OPTS),
+    ]
+
+
+def config_files(program: str, config_dir: str = "/etc/stratus") -> list[str]:
+    """The files a daemon reads: the shared stratus.conf, then its own, when present."""
+    candidates = [os.path.join(config_dir, "stratus.conf"),
+                  os.path.join(config_dir, f"{program}.conf")]
+    return [path for path in candidates if os.path.exists(path)]
+
+
+def load(conf: cfg.ConfigOpts, program: str, argv: list[str] | None) -> None:
+    """Parse the command line and the config files for program."""
+    conf(argv, project="stratus", prog=program, default_config_files=config_files(program))

@@ -1,0 +1,77 @@
+"""RPC and notification helpers on oslo.messaging.
+
+The request context (and so the request ID) rides along with every message: the
+server side puts it back into the logging context before the endpoint runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+
+from common.context import RequestContext, current_request_id
+
+LOG = logging.getLogger(__name__)
+
+_transports: dict[tuple[str, str], messaging.Transport] = {}
+
+
+class ContextSerializer(messaging.Serializer):
+    """Carries RequestContext across the bus as a plain dict."""
+
+    def serialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return entity
+
+    def deserialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return entity
+
+    def serialize_context(self, ctxt: RequestContext | dict) -> dict:
+        return ctxt.to_dict() if isinstance(ctxt, RequestContext) else dict(ctxt)
+
+    def deserialize_context(self, ctxt: dict) -> RequestContext:
+        context = RequestContext.from_dict(ctxt)
+        current_request_id.set(context.request_id)
+        return context
+
+
+def _transport(conf: cfg.ConfigOpts, kind: str) -> messaging.Transport:
+    key = (kind, conf.messaging.transport_url)
+    if key not in _transports:
+        messaging.set_transport_defaults(conf.messaging.control_exchange)
+        getter = (messaging.get_rpc_transport if kind == "rpc"
+                  else messaging.get_notification_transport)
+        _transports[key] = getter(conf, url=conf.messaging.transport_url)
+    return _transports[key]
+
+
+def rpc_client(conf: cfg.ConfigOpts, topic: str, version: str = "1.0") -> messaging.RPCClient:
+    """A client for topic; `.prepare(server=host)` targets one host."""
+    target = messaging.Target(topic=topic, version=version)
+    return messaging.get_rpc_client(_transport(conf, "rpc"), target,
+                                    serializer=ContextSerializer(),
+                                    timeout=conf.messaging.rpc_timeout)
+
+
+def rpc_server(conf: cfg.ConfigOpts, topic: str, endpoints: list[Any],
+               server: str | None = None) -> messaging.MessageHandlingServer:
+    """A threaded RPC server listening on topic (and topic.server for direct calls)."""
+    target = messaging.Target(topic=topic, server=server or conf.host)
+    return messaging.get_rpc_server(_transport(conf, "rpc"), target, endpoints,
+                                    executor="threading", serializer=ContextSerializer())
+
+
+def notifier(conf: cfg.ConfigOpts, publisher_id: str) -> messaging.Notifier:
+    """A notifier publishing versioned notifications on the `notifications` topic."""
+    return messaging.Notifier(_transport(conf, "notification"), publisher_id=publisher_id,
+                              driver=conf.messaging.notification_driver,
+                              topics=["notifications"], serializer=ContextSerializer())
+
+
+def cleanup() -> None:
+    """Close every transport this process opened."""
+    for transport in _transports.values():
+        transport.cleanup()
+    _transports.clear()

@@ -1,0 +1,1 @@
+"""The Stratus controller: API, scheduler, conductor and their shared logic."""

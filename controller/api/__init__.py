@@ -1,0 +1,1 @@
+"""The control-plane HTTP API: one Flask app, one blueprint per service."""

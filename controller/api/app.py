@@ -1,0 +1,78 @@
+"""create_app(conf): the one WSGI application behind every control-plane API."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import flask
+from oslo_config import cfg
+
+from common.context import current_request_id, is_valid_request_id, new_request_id
+from controller import exceptions
+from controller.api import faults
+from controller.identity.tokens import TokenService
+from controller.policy import Enforcer
+from controller.runtime import Runtime
+
+LOG = logging.getLogger("stratus.api.access")
+
+
+@dataclasses.dataclass
+class ApiState:
+    """What handlers reach through `current_app.config["STRATUS"]`."""
+
+    rt: Runtime
+    tokens: TokenService
+    policy: Enforcer
+
+
+def state() -> ApiState:
+    return flask.current_app.config["STRATUS"]
+
+
+def create_app(conf: cfg.ConfigOpts, rt: Runtime | None = None) -> flask.Flask:
+    """Build the API application for conf; each service is a blueprint under its prefix."""
+    from controller.api import identity
+
+    rt = rt or Runtime.from_conf(conf)
+    app = flask.Flask("stratus")
+    app.json.sort_keys = False
+    app.json.compact = True
+    app.config["MAX_CONTENT_LENGTH"] = None  # checked per request below, with a JSON fault
+    app.config["STRATUS"] = ApiState(rt=rt, tokens=TokenService(rt), policy=Enforcer(conf))
+    app.url_map.strict_slashes = False
+
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.register_blueprint(identity.bp)
+    faults.install_app(app)
+
+    @app.get("/")
+    def root():
+        base = conf.api.public_endpoint.rstrip("/")
+        return {"services": {"identity": f"{base}/identity"}}
+
+    return app
+
+
+def _start_request():
+    flask.g.started = time.monotonic()
+    flask.g.request_id = new_request_id()
+    current_request_id.set(flask.g.request_id)
+    incoming = flask.request.headers.get("X-OpenStack-Request-ID")
+    flask.g.global_request_id = incoming if is_valid_request_id(incoming) else None
+    limit = state().rt.conf.api.max_request_body_size
+    length = flask.request.content_length
+    if length is not None and length > limit:
+        raise exceptions.RequestEntityTooLarge(
+            f"The request body is {length} bytes; the limit is {limit}.")
+
+
+def _finish_request(response: flask.Response) -> flask.Response:
+    response.headers["X-OpenStack-Request-ID"] = flask.g.get("request_id", "-")
+    elapsed = (time.monotonic() - flask.g.get("started", time.monotonic())) * 1000
+    LOG.info("%s %s %s %.1fms global=%s", flask.request.method, flask.request.full_path.rstrip("?"),
+             response.status_code, elapsed, flask.g.get("global_request_id") or "-")
+    return response

@@ -1,0 +1,75 @@
+"""Request bodies: parse JSON strictly, validate with JSON schema, explain failures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import flask
+import jsonschema
+
+from controller import exceptions
+
+_validators: dict[int, jsonschema.Draft202012Validator] = {}
+
+
+def json_body(required: bool = True) -> Any:
+    """The request body as JSON.
+
+    :raises BadRequest: the body is missing or not JSON.
+    """
+    raw = flask.request.get_data(cache=True)
+    if not raw:
+        if required:
+            raise exceptions.BadRequest("The request needs a JSON body.")
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise exceptions.BadRequest(f"The request body is not valid JSON: {exc}.") from exc
+
+
+def validate(schema: dict[str, Any], document: Any) -> Any:
+    """Return document if it matches schema.
+
+    :raises ValidationError: with the path and reason of the first problem found.
+    """
+    validator = _validators.get(id(schema))
+    if validator is None:
+        validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        _validators[id(schema)] = validator
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "request body"
+        message = error.message if len(error.message) < 300 else error.message[:300] + "..."
+        raise exceptions.ValidationError(f"Invalid input for field '{where}': {message}")
+    return document
+
+
+def body(schema: dict[str, Any]) -> Any:
+    """Parse and validate the request body in one step."""
+    return validate(schema, json_body())
+
+
+def bool_arg(name: str) -> bool | None:
+    """A boolean query parameter; present without a value means true, as Keystone reads it."""
+    if name not in flask.request.args:
+        return None
+    value = flask.request.args.get(name, "").strip().lower()
+    if value in ("", "1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise exceptions.BadRequest(f"Query parameter {name} must be true or false, not {value!r}.")
+
+
+def string(max_length: int = 255, min_length: int = 0) -> dict[str, Any]:
+    return {"type": "string", "minLength": min_length, "maxLength": max_length}
+
+
+NAME = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$"}
+ID = {"type": "string", "minLength": 1, "maxLength": 64}
+NULLABLE_ID = {"type": ["string", "null"], "maxLength": 64}
+BOOLEAN = {"type": "boolean"}
+DESCRIPTION = {"type": ["string", "null"], "maxLength": 65535}

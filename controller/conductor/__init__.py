@@ -1,0 +1,1 @@
+"""stratus-conductor: workflows and DB writes on behalf of agents."""

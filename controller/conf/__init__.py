@@ -1,0 +1,51 @@
+"""Controller option groups, and the option lists each daemon's sample config holds."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+import common.conf
+from controller.conf import api, database, identity, services
+
+GROUPS = [api, database, identity, services]
+
+
+def register_all(conf: cfg.ConfigOpts) -> None:
+    """Register every option a controller daemon may read."""
+    common.conf.register(conf)
+    for module in GROUPS:
+        module.register(conf)
+
+
+def _opts(*modules) -> list[tuple[str | None, list[cfg.Opt]]]:
+    result = list(common.conf.list_opts())
+    for module in modules:
+        result.extend(module.list_opts())
+    return result
+
+
+def list_api_opts():
+    return _opts(api, database, identity)
+
+
+def list_scheduler_opts():
+    return _opts(database, services)
+
+
+def list_conductor_opts():
+    return _opts(database, services)
+
+
+def make(argv: list[str] | None = None, program: str = "stratus",
+         overrides: dict[str, dict] | None = None) -> cfg.ConfigOpts:
+    """A fresh, parsed ConfigOpts; overrides ({group: {name: value}}) win over files."""
+    conf = cfg.ConfigOpts()
+    register_all(conf)
+    if argv is None:
+        conf([], project="stratus", default_config_files=[])
+    else:
+        common.conf.load(conf, program, argv)
+    for group, values in (overrides or {}).items():
+        for name, value in values.items():
+            conf.set_override(name, value, group=None if group == "DEFAULT" else group)
+    return conf

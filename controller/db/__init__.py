@@ -1,0 +1,1 @@
+"""SQL access: one engine per process, sessions as transactions."""

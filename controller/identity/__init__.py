@@ -1,0 +1,1 @@
+"""Identity v3: the service layer behind the Keystone-compatible API."""

@@ -1,0 +1,1 @@
+"""stratus-scheduler: picks hosts for instances and volumes."""
