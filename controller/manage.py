@@ -41,13 +41,24 @@ def _parser() -> argparse.ArgumentParser:
     boot.add_argument("--service", action="append", default=[], metavar="TYPE:NAME:URL",
                       help="extra catalog entry (repeatable)")
 
+    ring = sub.add_parser("ring", help="object storage rings")
+    _ring_cli().register(ring)
+
     svc = sub.add_parser("service", help="daemons").add_subparsers(dest="cmd", required=True)
     svc.add_parser("list", help="list daemons and whether they are up")
     return parser
 
 
+def _ring_cli():
+    from common.ring import cli
+
+    return cli
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.group == "ring":
+        return _ring_cli().main(args)
     conf_argv: list[str] = []
     for path in args.config_file or []:
         conf_argv += ["--config-file", path]

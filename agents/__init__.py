@@ -1,0 +1,1 @@
+"""Per-host Stratus daemons (they never import the controller)."""

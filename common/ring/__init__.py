@@ -1,0 +1,1 @@
+"""The object-storage ring: partitions placed on devices across zones."""
