@@ -7,12 +7,17 @@ server side puts it back into the logging context before the endpoint runs.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
-import oslo_messaging as messaging
-from oslo_config import cfg
+# oslo.messaging pulls in oslo.service's eventlet backend, which warns on import although
+# Stratus never runs eventlet (the RPC servers use the threading executor).
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-from common.context import RequestContext, current_request_id
+import oslo_messaging as messaging  # noqa: E402
+from oslo_config import cfg  # noqa: E402
+
+from common.context import RequestContext, current_request_id  # noqa: E402
 
 LOG = logging.getLogger(__name__)
 
@@ -37,9 +42,24 @@ class ContextSerializer(messaging.Serializer):
         return context
 
 
+def _register_library_opts(conf: cfg.ConfigOpts) -> None:
+    # oslo.messaging registers its metrics and tracing options on the global cfg.CONF
+    # only, yet reads them from whichever ConfigOpts the transport was built with.
+    import importlib
+
+    for module_name, group in (("oslo_messaging._metrics.client", "oslo_messaging_metrics"),
+                               ("oslo_messaging._tracing.client", "oslo_messaging_tracing")):
+        try:
+            module = importlib.import_module(module_name)
+            conf.register_opts(getattr(module, group), group=group)
+        except (ImportError, AttributeError, cfg.DuplicateOptError):
+            continue
+
+
 def _transport(conf: cfg.ConfigOpts, kind: str) -> messaging.Transport:
     key = (kind, conf.messaging.transport_url)
     if key not in _transports:
+        _register_library_opts(conf)
         messaging.set_transport_defaults(conf.messaging.control_exchange)
         getter = (messaging.get_rpc_transport if kind == "rpc"
                   else messaging.get_notification_transport)

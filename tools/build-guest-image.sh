@@ -226,7 +226,10 @@ EOF
 ksize=$(stat -c %s "$KERNEL")
 isize=$(stat -c %s "$WORK/initrd.gz")
 # Contents + 4 MiB slack, rounded up to 4 MiB, at least 16 MiB (FAT16).
-FS_MIB=$(( (ksize + isize + 4 * 1048576 + 4 * 1048576 - 1) / (4 * 1048576) * 4 ))
+MIB=1048576
+need=$((ksize + isize + 4 * MIB))
+chunks=$(( (need + 4 * MIB - 1) / (4 * MIB) ))   # round up to 4 MiB
+FS_MIB=$((chunks * 4))
 [ "$FS_MIB" -ge 16 ] || FS_MIB=16
 PART_START=2048   # sectors: partition at 1 MiB
 

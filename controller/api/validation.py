@@ -68,7 +68,9 @@ def string(max_length: int = 255, min_length: int = 0) -> dict[str, Any]:
     return {"type": "string", "minLength": min_length, "maxLength": max_length}
 
 
-NAME = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$"}
+# A name has at least one visible character and no control characters.
+NAME = {"type": "string", "minLength": 1, "maxLength": 64,
+        "pattern": r"^[^\x00-\x1f]*\S[^\x00-\x1f]*$"}
 ID = {"type": "string", "minLength": 1, "maxLength": 64}
 NULLABLE_ID = {"type": ["string", "null"], "maxLength": 64}
 BOOLEAN = {"type": "boolean"}

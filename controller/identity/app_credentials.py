@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from common.context import RequestContext
 from controller import exceptions
 from controller.db.base import new_id, utcnow
-from controller.db.models.identity import ApplicationCredential, Project
+from controller.db.models.identity import ApplicationCredential, Project, Role
 from controller.identity import assignments, passwords, revocations, store
 from controller.runtime import Runtime
 
@@ -97,3 +97,9 @@ def delete(rt: Runtime, ctx: RequestContext, user_id: str, cred_id: str) -> None
 
 def is_expired(cred: ApplicationCredential, now: datetime.datetime | None = None) -> bool:
     return cred.expires_at is not None and cred.expires_at <= (now or utcnow())
+
+
+def roles_of(rt: Runtime, cred: ApplicationCredential) -> list[Role]:
+    """The roles the credential carries."""
+    with rt.db.session() as session:
+        return list(session.scalars(sa.select(Role).where(Role.id.in_(cred.role_ids))))

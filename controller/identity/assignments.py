@@ -235,3 +235,15 @@ def names_for(rt: Runtime, grants: list[Grant]) -> dict[str, dict[str, Any]]:
         for row in session.scalars(sa.select(Role).where(Role.id.in_(ids))):
             names[row.id] = {"name": row.name, "domain_id": row.domain_id or None}
     return names
+
+
+def projects_of(rt: Runtime, user_id: str) -> list[str]:
+    """IDs of the projects the user holds any effective role on."""
+    with rt.db.session() as session:
+        return project_ids_for_user(session, user_id)
+
+
+def domains_of(rt: Runtime, user_id: str) -> list[str]:
+    """IDs of the domains the user holds a role on."""
+    with rt.db.session() as session:
+        return domain_ids_for_user(session, user_id)

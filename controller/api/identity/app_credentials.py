@@ -5,12 +5,10 @@ from __future__ import annotations
 import datetime
 
 import flask
-import sqlalchemy as sa
 
 from controller import exceptions
 from controller.api import handler, validation
 from controller.api.identity import bp, schemas, views
-from controller.db.models.identity import ApplicationCredential, Role
 from controller.identity import app_credentials
 
 BASE = "/v3/users/<user_id>/application_credentials"
@@ -33,10 +31,12 @@ def _expiry(value: str | None) -> datetime.datetime | None:
     return parsed
 
 
-def _roles(cred: ApplicationCredential) -> list[dict]:
-    with handler.runtime().db.session() as session:
-        rows = session.scalars(sa.select(Role).where(Role.id.in_(cred.role_ids)))
-        return [{"id": r.id, "name": r.name, "domain_id": r.domain_id or None} for r in rows]
+def _role_refs(roles) -> list[dict]:
+    return [{"id": r.id, "name": r.name, "domain_id": r.domain_id or None} for r in roles]
+
+
+def _roles(cred) -> list[dict]:
+    return _role_refs(app_credentials.roles_of(handler.runtime(), cred))
 
 
 @bp.post(BASE)
@@ -45,9 +45,8 @@ def create_application_credential(user_id: str):
     values = validation.body(schemas.APP_CRED_CREATE)["application_credential"]
     values["expires_at"] = _expiry(values.get("expires_at"))
     cred, secret, roles = app_credentials.create(handler.runtime(), ctx, user_id, values)
-    role_refs = [{"id": r.id, "name": r.name, "domain_id": r.domain_id or None} for r in roles]
     return handler.created({"application_credential": views.app_credential(
-        cred, role_refs, secret)})
+        cred, _role_refs(roles), secret)})
 
 
 @bp.get(BASE)

@@ -79,8 +79,7 @@ def get_catalog():
 def get_auth_projects():
     ctx = require_context()
     rt = handler.runtime()
-    with rt.db.session() as session:
-        ids = assignments.project_ids_for_user(session, ctx.user_id)
+    ids = assignments.projects_of(rt, ctx.user_id)
     rows = [p for p in projects.list_(rt, {}, ids=ids) if p.enabled]
     return views.collection("projects", rows, views.project)
 
@@ -89,8 +88,7 @@ def get_auth_projects():
 def get_auth_domains():
     ctx = require_context()
     rt = handler.runtime()
-    with rt.db.session() as session:
-        ids = set(assignments.domain_ids_for_user(session, ctx.user_id))
+    ids = set(assignments.domains_of(rt, ctx.user_id))
     rows = [d for d in domains.list_(rt, {}) if d.id in ids and d.enabled]
     return views.collection("domains", rows, views.domain)
 

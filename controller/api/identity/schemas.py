@@ -120,7 +120,8 @@ ENDPOINT_UPDATE = _wrapped("endpoint", ENDPOINT_PROPS)
 _ROLE_REF = {"type": "object", "properties": {"id": ID, "name": string(255, 1)},
              "minProperties": 1, "additionalProperties": True}
 APP_CRED_CREATE = _wrapped("application_credential", {
-    "name": string(255, 1), "description": DESCRIPTION, "secret": string(4096, 1),
+    "name": string(255, 1), "description": DESCRIPTION,
+    "secret": {"type": ["string", "null"], "minLength": 1, "maxLength": 4096},
     "expires_at": {"type": ["string", "null"], "maxLength": 64},
     "roles": {"type": "array", "items": _ROLE_REF, "maxItems": 100},
     "unrestricted": BOOLEAN,

@@ -25,8 +25,7 @@ def list_user_projects(user_id: str):
     handler.authorize("identity:list_user_projects", {"target.user.id": user_id})
     rt = handler.runtime()
     users.get(rt, user_id)
-    with rt.db.session() as session:
-        ids = assignments.project_ids_for_user(session, user_id)
+    ids = assignments.projects_of(rt, user_id)
     filters = crud.query_filters({"name": "str", "domain_id": "str", "enabled": "bool"})
     return views.collection("projects", projects.list_(rt, filters, ids=ids), views.project)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
 
-from controller.db.models import identity as models
 from controller.identity.tokens import AuthInfo
+
+if TYPE_CHECKING:
+    from controller.db.models import identity as models
 
 
 def base_url() -> str:

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Bring up the all-in-one Stratus cloud on this Debian 12 host (run as root).
+#
+# Safe to run again: it installs only what is missing, keeps existing configuration,
+# passwords and data, upgrades the schema, and restarts every daemon on the current code.
+# Environment: HOST_IP (address in the catalog; default: this host's first address),
+# ADMIN_PASSWORD / DEMO_PASSWORD (default: generated once, kept in /etc/stratus).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+[ "$(id -u)" = 0 ] || die "run as root (sudo tools/stack.sh)"
+started=$(date +%s)
+
+step "Debian packages"
+apt_install python3 python3-venv python3-dev build-essential bc curl rabbitmq-server
+
+step "Python virtualenv at $STRATUS_VENV"
+if [ ! -x "$STRATUS_VENV/bin/python" ]; then
+    mkdir -p "$(dirname "$STRATUS_VENV")"
+    /usr/bin/python3 -m venv "$STRATUS_VENV"
+    "$STRATUS_VENV/bin/pip" install -q --upgrade pip
+fi
+"$STRATUS_VENV/bin/pip" install -q -e "$STRATUS_REPO" python-openstackclient python-swiftclient
+for tool in openstack swift; do
+    [ -e "/usr/local/bin/$tool" ] || ln -s "$STRATUS_VENV/bin/$tool" "/usr/local/bin/$tool"
+done
+
+step "Configuration in $STRATUS_ETC"
+mkdir -p "$STRATUS_ETC" "$STRATUS_STATE" "$STRATUS_LOG_DIR" "$STRATUS_RUN_DIR"
+chmod 0750 "$STRATUS_ETC"
+HOST_IP=${HOST_IP:-$(hostname -I 2>/dev/null | awk '{print $1}')}
+HOST_IP=${HOST_IP:-127.0.0.1}
+secret() {  # file: a password generated once and kept
+    [ -s "$1" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$1")
+    cat "$1"
+}
+ADMIN_PASSWORD=${ADMIN_PASSWORD:-$(secret "$STRATUS_ETC/admin-password")}
+DEMO_PASSWORD=${DEMO_PASSWORD:-$(secret "$STRATUS_ETC/demo-password")}
+PUBLIC_URL="http://$HOST_IP:8770"
+if [ ! -f "$STRATUS_ETC/stratus.conf" ]; then
+    cat > "$STRATUS_ETC/stratus.conf" <<CONF
+# Written by tools/stack.sh; every option is described in etc/*.conf.sample.
+[DEFAULT]
+state_path = $STRATUS_STATE
+
+[logging]
+log_dir = $STRATUS_LOG_DIR
+
+[messaging]
+transport_url = rabbit://guest:guest@127.0.0.1:5672/
+
+[database]
+connection = sqlite:///$STRATUS_STATE/stratus.sqlite
+
+[api]
+public_endpoint = $PUBLIC_URL
+workers = 2
+
+[fernet_tokens]
+key_repository = $STRATUS_ETC/fernet-keys
+CONF
+fi
+sed -i "s|^public_endpoint = .*|public_endpoint = $PUBLIC_URL|" "$STRATUS_ETC/stratus.conf"
+chmod 0640 "$STRATUS_ETC/stratus.conf"
+
+step "RabbitMQ"
+if ! port_open 127.0.0.1 5672; then
+    if have_systemd; then systemctl start rabbitmq-server; else rabbitmq-server -detached; fi
+fi
+wait_for_port 127.0.0.1 5672 60 RabbitMQ
+
+step "Database schema, token keys, bootstrap"
+MANAGE=("$STRATUS_VENV/bin/stratus-manage" --config-file "$STRATUS_ETC/stratus.conf")
+"${MANAGE[@]}" db sync
+"${MANAGE[@]}" fernet setup
+"${MANAGE[@]}" bootstrap --admin-password "$ADMIN_PASSWORD" --demo-password "$DEMO_PASSWORD" \
+    --public-url "$PUBLIC_URL" > "$STRATUS_STATE/bootstrap.json"
+
+step "Daemons"
+if have_systemd; then
+    cp "$STRATUS_REPO"/systemd/*.service /etc/systemd/system/
+    systemctl daemon-reload
+    stratus_daemons | while IFS='|' read -r name _; do systemctl enable -q "$name"; done
+fi
+stratus_daemons | while IFS='|' read -r name cmd; do
+    # shellcheck disable=SC2086  # cmd is our own fixed command line, split on purpose
+    start_daemon "$name" $cmd
+    echo "    started $name"
+done
+wait_for_port 127.0.0.1 8770 60 stratus-api
+
+step "clouds.yaml"
+mkdir -p /etc/openstack
+(umask 077; cat > /etc/openstack/clouds.yaml <<YAML
+# Written by tools/stack.sh.
+clouds:
+  stratus-admin:
+    auth:
+      auth_url: $PUBLIC_URL/identity/v3
+      username: admin
+      password: $ADMIN_PASSWORD
+      project_name: admin
+      user_domain_id: default
+      project_domain_id: default
+    region_name: RegionOne
+    identity_api_version: 3
+    interface: public
+  stratus-demo:
+    auth:
+      auth_url: $PUBLIC_URL/identity/v3
+      username: demo
+      password: $DEMO_PASSWORD
+      project_name: demo
+      user_domain_id: default
+      project_domain_id: default
+    region_name: RegionOne
+    identity_api_version: 3
+    interface: public
+YAML
+)
+
+step "Checking the cloud answers"
+OS_CLOUD=stratus-admin openstack token issue -f value -c expires > /dev/null
+step_done
+
+cat <<DONE
+
+Stratus is up ($(( $(date +%s) - started ))s). API: $PUBLIC_URL   logs: $STRATUS_LOG_DIR
+  export OS_CLOUD=stratus-admin      # or stratus-demo (project demo, role member)
+  openstack catalog list
+  openstack project list
+Credentials are in /etc/openstack/clouds.yaml. Stop with tools/unstack.sh (--purge to
+also remove all state).
+DONE
