@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from oslo_config import cfg
@@ -72,13 +73,30 @@ def list_rules() -> list[policy.RuleDefault]:
     return BASE_RULES + _identity_rules()
 
 
+RELOAD_INTERVAL = 10.0
+
+
 class Enforcer:
-    """Checks a request context against a named rule and a target dict."""
+    """Checks a request context against a named rule and a target dict.
+
+    Changes to policy.yaml take effect within RELOAD_INTERVAL seconds: oslo.policy would
+    otherwise look for the file on disk at every single check.
+    """
 
     def __init__(self, conf: cfg.ConfigOpts, policy_file: str = "/etc/stratus/policy.yaml"):
         policy_opts.set_defaults(conf, policy_file=policy_file)
         self._enforcer = policy.Enforcer(conf)
         self._enforcer.register_defaults(list_rules())
+        self._next_reload = 0.0
+
+    def _reload_if_due(self) -> None:
+        now = time.monotonic()
+        if now < self._next_reload:
+            return
+        self._enforcer.use_conf = True
+        self._enforcer.load_rules()
+        self._enforcer.use_conf = False
+        self._next_reload = now + RELOAD_INTERVAL
 
     def register(self, rules: list[policy.RuleDefault]) -> None:
         self._enforcer.register_defaults(rules)
@@ -86,6 +104,7 @@ class Enforcer:
     def enforce(self, ctx: RequestContext, rule: str, target: dict[str, Any] | None = None,
                 creds: dict[str, Any] | None = None) -> None:
         """:raises Forbidden: the context may not do rule to target."""
+        self._reload_if_due()
         full_target = dict(target or {})
         full_target.setdefault("project_id", ctx.project_id)
         credentials = creds if creds is not None else ctx.policy_creds()

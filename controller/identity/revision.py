@@ -31,6 +31,12 @@ def current(session: orm.Session) -> int:
     return session.execute(_SELECT).scalar() or 0
 
 
+def read(engine: sa.Engine) -> int:
+    """The revision through a bare pooled connection: the per-request hot path."""
+    with engine.connect() as connection:
+        return connection.execute(_SELECT).scalar() or 0
+
+
 class RevisionCache:
     """A bounded LRU map emptied whenever the identity revision changes."""
 
@@ -39,6 +45,24 @@ class RevisionCache:
         self._data: collections.OrderedDict[Any, Any] = collections.OrderedDict()
         self._revision: int | None = None
         self._lock = threading.Lock()
+        self._request = threading.local()
+
+    def begin_request(self) -> None:
+        """Within one request the revision is read once, however many lookups it makes."""
+        self._request.active = True
+        self._request.synced = False
+
+    def end_request(self) -> None:
+        self._request.active = False
+
+    def refresh(self, engine: sa.Engine) -> None:
+        """Sync with the database's revision, unless this request already did."""
+        in_request = getattr(self._request, "active", False)
+        if in_request and self._request.synced:
+            return
+        self.sync(read(engine))
+        if in_request:
+            self._request.synced = True
 
     def sync(self, revision: int) -> None:
         """Drop everything if revision differs from the one the entries were made at."""

@@ -118,13 +118,13 @@ class TokenService:
 
         :raises NotFound: the token is malformed, expired, revoked, or its scope is gone.
         """
-        with self.rt.db.session() as session:
-            self.cache.sync(revision.current(session))
-            rev = self.cache.revision
-            info = self.cache.get(token)
-            if info is None:
+        self.cache.refresh(self.rt.db.engine)
+        rev = self.cache.revision
+        info = self.cache.get(token)
+        if info is None:
+            with self.rt.db.session() as session:
                 info = self._validate_uncached(session, token)
-                self.cache.put(token, info, rev)
+            self.cache.put(token, info, rev)
         if info.claims.expires_at <= utcnow():
             raise exceptions.NotFound("The token has expired.")
         return info
@@ -189,13 +189,13 @@ class TokenService:
 
     def catalog(self) -> list[dict[str, Any]]:
         """The service catalog, cached until identity data changes."""
-        with self.rt.db.session() as session:
-            self.cache.sync(revision.current(session))
-            rev = self.cache.revision
-            cached = self.cache.get(("catalog",))
-            if cached is None:
+        self.cache.refresh(self.rt.db.engine)
+        rev = self.cache.revision
+        cached = self.cache.get(("catalog",))
+        if cached is None:
+            with self.rt.db.session() as session:
                 cached = catalog.build(session)
-                self.cache.put(("catalog",), cached, rev)
+            self.cache.put(("catalog",), cached, rev)
         return cached
 
     # -- revoke ---------------------------------------------------------------------
