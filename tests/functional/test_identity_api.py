@@ -290,3 +290,31 @@ def test_catalog_crud_and_fernet_rotation(cloud):
     keys.rotate()
     assert cloud.valid(before)
     assert cloud.valid(cloud.admin())
+
+
+def test_bootstrap_is_idempotent(cloud):
+    from controller.identity import bootstrap
+
+    admin = cloud.admin()
+    endpoints_before = cloud.call("GET", "/endpoints", admin).get_json()["endpoints"]
+    again = bootstrap.run(cloud.rt, bootstrap.Options(
+        admin_password="admin-pw", demo_password="demo-pw",
+        public_url="http://127.0.0.1:8770"))
+    assert again == cloud.ids
+    endpoints_after = cloud.call("GET", "/endpoints", admin).get_json()["endpoints"]
+    assert sorted(e["id"] for e in endpoints_after) == sorted(e["id"] for e in endpoints_before)
+    assert cloud.valid(admin), "re-running bootstrap must not revoke the admin's tokens"
+
+
+def test_request_id_is_on_the_response_and_in_the_log(cloud, caplog):
+    import logging
+
+    from common.log import RequestIdFilter
+
+    handler_filter = RequestIdFilter()
+    caplog.handler.addFilter(handler_filter)
+    with caplog.at_level(logging.INFO, logger="stratus.api.access"):
+        response = cloud.call("GET", "/auth/catalog", cloud.admin())
+    request_id = response.headers["X-OpenStack-Request-ID"]
+    assert any(getattr(r, "request_id", None) == request_id and "/auth/catalog" in r.getMessage()
+               for r in caplog.records)
