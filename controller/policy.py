@@ -11,6 +11,7 @@ from oslo_policy import policy
 
 from common.context import RequestContext
 from controller import exceptions
+from controller.image import policies as image_policies
 
 ADMIN = "rule:admin_required"
 OWNER = "user_id:%(target.user.id)s"
@@ -70,7 +71,7 @@ def _identity_rules() -> list[policy.RuleDefault]:
 
 def list_rules() -> list[policy.RuleDefault]:
     """Every default rule, for the enforcer and for `oslopolicy-sample-generator`."""
-    return BASE_RULES + _identity_rules()
+    return BASE_RULES + _identity_rules() + image_policies.list_rules()
 
 
 RELOAD_INTERVAL = 10.0

@@ -10,8 +10,7 @@ import flask
 from oslo_config import cfg
 
 from common.context import current_request_id, is_valid_request_id, new_request_id
-from controller import exceptions
-from controller.api import faults
+from controller.api import faults, validation
 from controller.identity.tokens import TokenService
 from controller.policy import Enforcer
 from controller.runtime import Runtime
@@ -34,40 +33,43 @@ def state() -> ApiState:
 
 def create_app(conf: cfg.ConfigOpts, rt: Runtime | None = None) -> flask.Flask:
     """Build the API application for conf; each service is a blueprint under its prefix."""
-    from controller.api import identity
+    from controller.api import identity, image
 
     rt = rt or Runtime.from_conf(conf)
     app = flask.Flask("stratus")
     app.json.sort_keys = False
     app.json.compact = True
-    app.config["MAX_CONTENT_LENGTH"] = None  # checked per request below, with a JSON fault
+    app.config["MAX_CONTENT_LENGTH"] = None  # JSON bodies are limited in validation.json_body
     app.config["STRATUS"] = ApiState(rt=rt, tokens=TokenService(rt), policy=Enforcer(conf))
     app.url_map.strict_slashes = False
 
     app.before_request(_start_request)
     app.after_request(_finish_request)
+    app.teardown_request(_end_request)
     app.register_blueprint(identity.bp)
+    app.register_blueprint(image.bp)
     faults.install_app(app)
 
     @app.get("/")
     def root():
         base = conf.api.public_endpoint.rstrip("/")
-        return {"services": {"identity": f"{base}/identity"}}
+        return {"services": {"identity": f"{base}/identity", "image": f"{base}/image"}}
 
     return app
 
 
 def _start_request():
+    state().tokens.cache.begin_request()
     flask.g.started = time.monotonic()
     flask.g.request_id = new_request_id()
     current_request_id.set(flask.g.request_id)
     incoming = flask.request.headers.get("X-OpenStack-Request-ID")
     flask.g.global_request_id = incoming if is_valid_request_id(incoming) else None
-    limit = state().rt.conf.api.max_request_body_size
-    length = flask.request.content_length
-    if length is not None and length > limit:
-        raise exceptions.RequestEntityTooLarge(
-            f"The request body is {length} bytes; the limit is {limit}.")
+    validation.reject_nul_in_url()
+
+
+def _end_request(_error) -> None:
+    state().tokens.cache.end_request()
 
 
 def _finish_request(response: flask.Response) -> flask.Response:

@@ -34,6 +34,12 @@ def neutron_fault(error: exceptions.StratusError) -> dict[str, Any]:
     return {"NeutronError": {"type": kind, "message": error.message, "detail": ""}}
 
 
+def glance_fault(error: exceptions.StratusError) -> dict[str, Any]:
+    """Glance's error body: webob's JSON rendering of an HTTP exception."""
+    return {"message": error.message, "code": f"{error.code} {error.title}",
+            "title": error.title}
+
+
 def _from_http(error: http_exc.HTTPException) -> exceptions.StratusError:
     mapping = {400: exceptions.BadRequest, 401: exceptions.Unauthorized,
                403: exceptions.Forbidden, 404: exceptions.NotFound,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import flask
@@ -16,17 +17,64 @@ _validators: dict[int, jsonschema.Draft202012Validator] = {}
 def json_body(required: bool = True) -> Any:
     """The request body as JSON.
 
-    :raises BadRequest: the body is missing or not JSON.
+    Only JSON bodies are size-limited here: streamed uploads (image data, objects) have
+    limits of their own and never pass through this function.
+
+    :raises RequestEntityTooLarge: the body is over `[api] max_request_body_size`.
+    :raises BadRequest: missing, malformed, nested too deeply, or holding strings no
+        database can store (NUL characters, unpaired surrogates).
     """
-    raw = flask.request.get_data(cache=True)
+    limit = flask.current_app.config["STRATUS"].rt.conf.api.max_request_body_size
+    length = flask.request.content_length
+    if length is not None and length > limit:
+        raise exceptions.RequestEntityTooLarge(
+            f"The request body is {length} bytes; the limit is {limit}.")
+    raw = flask.request.stream.read(limit + 1) if length is None else flask.request.get_data()
+    if len(raw) > limit:
+        raise exceptions.RequestEntityTooLarge(f"The request body is over {limit} bytes.")
     if not raw:
         if required:
             raise exceptions.BadRequest("The request needs a JSON body.")
         return None
     try:
-        return json.loads(raw)
+        document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise exceptions.BadRequest(f"The request body is not valid JSON: {exc}.") from exc
+    except RecursionError as exc:
+        raise exceptions.BadRequest("The request body is nested too deeply.") from exc
+    for text in _strings(document):
+        if "\x00" in text:
+            raise exceptions.BadRequest("Strings in the request body may not contain NUL.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise exceptions.BadRequest("The request body contains an unpaired surrogate; "
+                                        "send valid UTF-8.") from exc
+    return document
+
+
+def _strings(document: Any) -> Iterator[str]:
+    """Every string (keys too) in a parsed JSON document, without recursion."""
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
+def reject_nul_in_url() -> None:
+    """NUL never belongs in an ID, name or filter, and PostgreSQL cannot store it.
+
+    :raises BadRequest: the path or query string contains NUL.
+    """
+    values = [flask.request.path, *flask.request.args.keys(), *flask.request.args.values()]
+    if any("\x00" in value for value in values):
+        raise exceptions.BadRequest("The URL contains a NUL character.")
 
 
 def validate(schema: dict[str, Any], document: Any) -> Any:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from oslo_config import cfg
 
 import common.conf
-from controller.conf import api, database, identity, services
+from controller.conf import api, database, identity, image, services
 
-GROUPS = [api, database, identity, services]
+GROUPS = [api, database, identity, image, services]
 
 
 def register_all(conf: cfg.ConfigOpts) -> None:
@@ -25,7 +25,7 @@ def _opts(*modules) -> list[tuple[str | None, list[cfg.Opt]]]:
 
 
 def list_api_opts():
-    return _opts(api, database, identity)
+    return _opts(api, database, identity, image)
 
 
 def list_scheduler_opts():

@@ -28,6 +28,7 @@ DEFAULT_ROLES = ("admin", "member", "reader", "service")
 # (type, name, path below the API's public URL). Each service adds itself here.
 CATALOG = [
     ("identity", "keystone", "/identity"),
+    ("image", "glance", "/image"),
 ]
 
 

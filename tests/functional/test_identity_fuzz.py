@@ -53,9 +53,9 @@ def _routes(app):
 
 
 @pytest.fixture(scope="module")
-def fuzz_cloud(tmp_path_factory):
+def fuzz_cloud(database_url, tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzz")
-    conf = support.make_conf(f"sqlite:///{root}/db.sqlite", str(root / "keys"))
+    conf = support.make_conf(database_url, str(root / "keys"))
     rt = Runtime.from_conf(conf)
     migration.sync(rt.db)
     KeyRepository(str(root / "keys")).setup()
