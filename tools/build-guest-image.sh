@@ -4,7 +4,7 @@
 # and a busybox initramfs whose /init is tools/guest/init).
 #
 # Usage (as root):  tools/build-guest-image.sh [OUTPUT.qcow2]
-#   default OUTPUT: /var/lib/stratus/images/stratus-tiny.qcow2
+#   default OUTPUT: /var/lib/stratus/guest/stratus-tiny.qcow2
 # Environment:
 #   STRATUS_GUEST_KERNEL  kernel version to use (default: newest *-cloud-amd64
 #                         under /boot)
@@ -19,7 +19,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 GUEST_SRC=$HERE/guest
-OUT=${1:-/var/lib/stratus/images/stratus-tiny.qcow2}
+OUT=${1:-/var/lib/stratus/guest/stratus-tiny.qcow2}
 START=$(date +%s.%N)
 
 step() { echo "==> build-guest-image: $*"; }

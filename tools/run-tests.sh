@@ -36,8 +36,8 @@ TOOLS_VENV=/opt/stratus/tools-venv
 cd "$STRATUS_REPO"
 export OS_CLIENT_CONFIG_FILE=/etc/openstack/clouds.yaml
 # The guest image tests reuse the image stack.sh built, when there is one.
-[ -f "$STRATUS_STATE/images/stratus-tiny.qcow2" ] &&
-    export STRATUS_GUEST_IMAGE="$STRATUS_STATE/images/stratus-tiny.qcow2"
+[ -f "$STRATUS_STATE/guest/stratus-tiny.qcow2" ] &&
+    export STRATUS_GUEST_IMAGE="$STRATUS_STATE/guest/stratus-tiny.qcow2"
 status=0
 if [ $# -eq 0 ]; then
     set -- -e lint,unit,functional,e2e

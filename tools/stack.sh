@@ -11,7 +11,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 started=$(date +%s)
 
 step "Debian packages"
-apt_install python3 python3-venv python3-dev build-essential bc curl rabbitmq-server
+apt_install python3 python3-venv python3-dev build-essential bc curl rabbitmq-server \
+    qemu-utils busybox-static linux-image-cloud-amd64 syslinux syslinux-common extlinux \
+    mtools dosfstools fdisk cpio
 
 step "Python virtualenv at $STRATUS_VENV"
 if [ ! -x "$STRATUS_VENV/bin/python" ]; then
@@ -120,6 +122,16 @@ YAML
 
 step "Checking the cloud answers"
 OS_CLOUD=stratus-admin openstack token issue -f value -c expires > /dev/null
+
+step "Guest image stratus-tiny"
+GUEST_IMAGE=$STRATUS_STATE/guest/stratus-tiny.qcow2
+[ -f "$GUEST_IMAGE" ] || STRATUS_NO_APT=1 "$STRATUS_REPO/tools/build-guest-image.sh" "$GUEST_IMAGE"
+if ! OS_CLOUD=stratus-admin openstack image show stratus-tiny -f value -c status 2>/dev/null |
+        grep -q active; then
+    OS_CLOUD=stratus-admin openstack image delete stratus-tiny 2>/dev/null || true
+    OS_CLOUD=stratus-admin openstack image create --public --disk-format qcow2 \
+        --container-format bare --file "$GUEST_IMAGE" stratus-tiny -f value -c id > /dev/null
+fi
 step_done
 
 cat <<DONE
@@ -127,7 +139,7 @@ cat <<DONE
 Stratus is up ($(( $(date +%s) - started ))s). API: $PUBLIC_URL   logs: $STRATUS_LOG_DIR
   export OS_CLOUD=stratus-admin      # or stratus-demo (project demo, role member)
   openstack catalog list
-  openstack project list
+  openstack image list               # stratus-tiny: the test guest (see README)
 Credentials are in /etc/openstack/clouds.yaml. Stop with tools/unstack.sh (--purge to
 also remove all state).
 DONE
