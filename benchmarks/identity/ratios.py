@@ -20,10 +20,10 @@ def main(path: str) -> None:
         cached = rows.get(("keystone-cached", op), {})
 
         def rate(row):
-            return row.get("rps") or row.get("req_per_s") or 0.0
+            return row.get("rps") or 0.0
 
         def p99(row):
-            return row.get("p99_ms") or (row.get("latency_ms") or {}).get("p99") or 0.0
+            return row.get("p99_ms") or 0.0
 
         print(f"{op:10} {rate(ours):10.1f} {rate(default):8.1f} {rate(cached):10.1f} "
               f"{rate(ours) / max(rate(default), 1e-9):10.1f} "
