@@ -10,8 +10,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 started=$(date +%s)
 
 step "Debian packages for the tests"
-apt_install postgresql rabbitmq-server python3-venv systemd \
-    qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 \
+apt_install postgresql rabbitmq-server python3-venv systemd pkg-config libvirt-dev \
+    libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 \
     syslinux syslinux-common extlinux mtools dosfstools fdisk xorriso genisoimage cpio
 
 step "PostgreSQL"
@@ -22,6 +22,17 @@ su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='stratus'\"" | 
     su postgres -c "psql -qc \"CREATE ROLE stratus LOGIN PASSWORD 'stratus' CREATEDB\""
 su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname='stratus_test'\"" |
     grep -q 1 || su postgres -c "createdb -O stratus stratus_test"
+step "libvirt"
+if ! virsh -c qemu:///system version > /dev/null 2>&1; then
+    if have_systemd; then
+        systemctl start virtlogd libvirtd
+    else
+        pgrep -x virtlogd > /dev/null || virtlogd -d
+        pgrep -x libvirtd > /dev/null || libvirtd -d
+    fi
+fi
+for _ in $(seq 1 50); do virsh -c qemu:///system version > /dev/null 2>&1 && break; sleep 0.2; done
+
 export STRATUS_TEST_POSTGRES_URL=postgresql+psycopg2://stratus:stratus@127.0.0.1/stratus_test
 export STRATUS_TEST_TRANSPORT_URL=rabbit://guest:guest@127.0.0.1:5672/
 

@@ -13,7 +13,8 @@ started=$(date +%s)
 step "Debian packages"
 apt_install python3 python3-venv python3-dev build-essential bc curl rabbitmq-server \
     qemu-utils busybox-static linux-image-cloud-amd64 syslinux syslinux-common extlinux \
-    mtools dosfstools fdisk cpio
+    mtools dosfstools fdisk cpio pkg-config libvirt-dev libvirt-daemon-system \
+    libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-block-extra xorriso
 
 step "Python virtualenv at $STRATUS_VENV"
 if [ ! -x "$STRATUS_VENV/bin/python" ]; then

@@ -1,0 +1,16 @@
+"""The compute agent's host side: hypervisor driver, disks, config drive, reconciliation.
+
+Layout (each module small, each with one job):
+
+- ``driver``: the hypervisor interface the RPC manager calls; ``fake`` and
+  ``libvirt_driver`` implement it (``libvirt_host``: the connection and the one place
+  libvirt errors become ``exception`` classes).
+- ``power_state``: power states and the allowed transitions, shared by every driver.
+- ``model``: the data the manager hands to the driver (instance, flavor, image, ports).
+- ``domain_xml``: libvirt domain XML built from data with xml.etree.
+- ``imagecache`` / ``configdrive`` / ``paths``: the files an instance owns on this host.
+- ``reconcile``: start-up mark-and-sweep of host state against the controller's view.
+- ``conf``: the ``[compute]`` options.
+
+Nothing here imports ``controller``: agents only share ``common``.
+"""

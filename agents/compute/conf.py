@@ -1,0 +1,91 @@
+"""[compute]: options of the compute agent (hypervisor, instance files, image cache)."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+import common.conf
+
+GROUP = "compute"
+
+OPTS = [
+    cfg.StrOpt("instances_path", default="/var/lib/stratus/instances",
+               help="Directory holding one sub-directory per instance (root disk overlay, "
+                    "config drive, console log) and the image cache (_base). The QEMU "
+                    "user must be able to traverse it, so keep it out of 0700 trees."),
+    cfg.StrOpt("virt_type", default="kvm", choices=[
+                   ("kvm", "hardware acceleration (real hosts with working /dev/kvm)"),
+                   ("qemu", "QEMU TCG emulation: slow, but works without KVM "
+                            "(CI, nested or PVM hosts where KVM guests hang)")],
+               help="libvirt domain type of the guests this host runs."),
+    cfg.StrOpt("libvirt_uri", default="qemu:///system",
+               help="libvirt connection URI of the local hypervisor."),
+    cfg.StrOpt("machine_type", default="pc",
+               help="QEMU machine type. 'pc' (i440fx) because the config drive is an IDE "
+                    "cdrom there; q35 has only SATA, which kernels without AHCI cannot read."),
+    cfg.StrOpt("cpu_mode", default="none",
+               choices=["none", "host-model", "host-passthrough"],
+               help="Guest CPU model. 'none' lets libvirt pick its default (the only choice "
+                    "that works with virt_type=qemu); host-model suits kvm hosts."),
+    cfg.IntOpt("shutdown_timeout", default=60, min=0, max=3600,
+               help="Seconds a graceful power off (ACPI power button) may take before the "
+                    "guest is forced off. 0: always force at once."),
+    cfg.IntOpt("shutdown_retry_interval", default=10, min=1, max=600,
+               help="Seconds between ACPI power button presses during a graceful power off: "
+                    "a guest still booting may miss the first press."),
+    cfg.StrOpt("config_drive_bus", default="ide", choices=[
+                   ("ide", "read-only IDE cdrom (needs machine_type pc)"),
+                   ("virtio", "read-only virtio disk (any machine type)")],
+               help="How the config drive is attached to the guest."),
+    cfg.StrOpt("mkisofs", default=None,
+               choices=["xorriso", "genisoimage"],
+               help="Tool that builds config drive ISO images; unset: the first one found."),
+    cfg.BoolOpt("nic_offloads", default=False,
+                help="Keep virtio-net checksum/segmentation offloads (and vhost). False turns "
+                     "them off on both host and guest side: needed with the OVS userspace "
+                     "(netdev) datapath, where partial checksums arrive corrupted."),
+    cfg.StrOpt("vnc_listen", default="127.0.0.1",
+               help="Address the guests' VNC servers listen on (autoport). Keep it local: "
+                    "the console proxy on this host reaches it."),
+    cfg.BoolOpt("vnc_enabled", default=True, help="Give every guest a VNC display."),
+    cfg.StrOpt("image_cache_subdirectory_name", default="_base",
+               help="Sub-directory of instances_path holding cached base images."),
+    cfg.BoolOpt("remove_unused_base_images", default=True,
+                help="Let the image cache cleanup delete base images no instance uses."),
+    cfg.IntOpt("remove_unused_original_minimum_age_seconds", default=86400, min=0,
+               help="A base image unused for less than this many seconds is kept (the next "
+                    "boot of the same image is then fast)."),
+    cfg.IntOpt("image_cache_manager_interval", default=2400, min=-1,
+               help="Seconds between image cache cleanups; -1 disables them."),
+    cfg.IntOpt("image_download_timeout", default=3600, min=1,
+               help="Seconds one base image download may take; a slower one is abandoned "
+                    "and the partial file removed."),
+]
+
+
+def register(conf: cfg.ConfigOpts) -> None:
+    """Register [compute] on conf."""
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """Every option the compute agent reads (for the generated sample config)."""
+    return list(common.conf.list_opts()) + [(GROUP, OPTS)]
+
+
+def make(argv: list[str] | None = None, program: str = "stratus-compute-agent",
+         overrides: dict[str, object] | None = None) -> cfg.ConfigOpts:
+    """A parsed ConfigOpts for the agent (argv None: defaults only, for tests).
+
+    overrides: [compute] option values set on top of the files, for tests.
+    """
+    conf = cfg.ConfigOpts()
+    common.conf.register(conf)
+    register(conf)
+    if argv is None:
+        conf([], project="stratus", default_config_files=[])
+    else:
+        common.conf.load(conf, program, argv)
+    for name, value in (overrides or {}).items():
+        conf.set_override(name, value, group=GROUP)
+    return conf

@@ -1,0 +1,186 @@
+"""The hypervisor driver interface: what the compute RPC manager calls on a host.
+
+Implementations: :mod:`agents.compute.libvirt_driver` (libvirt/QEMU, real hosts and
+functional tests) and :mod:`agents.compute.fake` (in memory, for unit tests of
+callers). Every method takes the instance uuid, is idempotent where the operation
+allows it (calling ``power_off`` on a stopped guest is not an error), and raises only
+:mod:`agents.compute.exception` errors; libvirt's own are translated at the driver's
+edge.
+
+Power state rules are data (:data:`agents.compute.power_state.TRANSITIONS`) that every
+driver checks, so the fake and libvirt agree: an action that is already done is a no-op
+(``pause`` on a paused guest), one not allowed raises ``InvalidPowerState`` saying what
+to do first. The conductor's state machine should already have refused those, so they
+signal a race or a bug upstream.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+
+from agents.compute.exception import NotSupported
+from agents.compute.model import HostResources, Instance, InstanceInfo
+
+
+class ComputeDriver(abc.ABC):
+    """A hypervisor on this host."""
+
+    # ------------------------------------------------------------- lifecycle
+    @abc.abstractmethod
+    def spawn(self, instance: Instance) -> InstanceInfo:
+        """Create the instance's disks (and config drive), define and start its domain.
+
+        Resumable: disks that already exist are kept, the definition is replaced, and a
+        running domain is left running. On failure everything spawn created is removed.
+
+        :raises InvalidInput: the instance cannot be expressed on this host.
+        :raises ImageError: the base image could not be fetched or is unacceptable.
+        :raises DiskTooSmall: the flavor's root disk is smaller than the image.
+        :raises DiskError: qemu-img failed.
+        :raises ConfigDriveError: the config drive could not be built.
+        :raises HypervisorUnavailable: the hypervisor cannot be reached.
+        :raises HypervisorError: the hypervisor refused the domain or failed to start it.
+        """
+
+    @abc.abstractmethod
+    def destroy(self, instance_uuid: str, *, keep_files: bool = False) -> None:
+        """Stop the domain at once, undefine it and (unless keep_files) delete its files.
+
+        Idempotent: an instance with no domain only has its files removed.
+
+        :raises HypervisorUnavailable: the hypervisor cannot be reached.
+        :raises HypervisorError: the domain could not be stopped or undefined.
+        """
+
+    # ----------------------------------------------------------------- power
+    @abc.abstractmethod
+    def power_off(self, instance_uuid: str, timeout: float | None = None) -> bool:
+        """Stop the guest: ACPI power button, then forced off after timeout seconds.
+
+        timeout None uses ``[compute] shutdown_timeout``; 0 forces at once. Returns True
+        when the guest shut down by itself, False when it had to be forced (or was off).
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    @abc.abstractmethod
+    def power_on(self, instance_uuid: str) -> None:
+        """Start a stopped guest (cold boot).
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises InvalidPowerState: the guest is paused or suspended.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    @abc.abstractmethod
+    def reboot(self, instance_uuid: str, hard: bool = False) -> str:
+        """Restart the guest; return "soft" or "hard": how it was actually done.
+
+        Soft: a graceful power off within ``shutdown_timeout`` then a cold start; a
+        guest that ignores the power button gets a hard reboot instead. Hard: the
+        domain is destroyed and started again (discarding any suspended image).
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises InvalidPowerState: soft reboot of a guest that is not running.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    @abc.abstractmethod
+    def pause(self, instance_uuid: str) -> None:
+        """Freeze the guest's vCPUs; memory stays allocated.
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises InvalidPowerState: the guest is not running.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    @abc.abstractmethod
+    def unpause(self, instance_uuid: str) -> None:
+        """Let a paused guest run again.
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises InvalidPowerState: the guest is not paused.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    @abc.abstractmethod
+    def suspend(self, instance_uuid: str) -> None:
+        """Save the guest's memory to disk and stop it (frees the host's RAM).
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises InvalidPowerState: the guest is not running or paused.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    @abc.abstractmethod
+    def resume(self, instance_uuid: str) -> None:
+        """Restore a suspended guest from its saved memory; it continues running.
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises InvalidPowerState: the guest is not suspended.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    # ---------------------------------------------------------------- status
+    @abc.abstractmethod
+    def get_info(self, instance_uuid: str) -> InstanceInfo:
+        """The domain's power state and size, as the hypervisor sees it now.
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    @abc.abstractmethod
+    def list_instances(self) -> list[InstanceInfo]:
+        """Every domain on this host named ``instance-<uuid>`` (others are ignored).
+
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    @abc.abstractmethod
+    def host_resources(self) -> HostResources:
+        """CPU, memory and instance disk capacity of this host (for resource reporting).
+
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    def list_instance_files(self) -> list[str]:
+        """uuids of the instances that have files on this host (for orphan sweeps)."""
+        return []
+
+    @abc.abstractmethod
+    def console_log_path(self, instance_uuid: str) -> str:
+        """Path of the file holding the guest's serial console output (may not exist yet).
+
+        :raises InvalidInput: instance_uuid is not a uuid.
+        """
+
+    def get_console_output(self, instance_uuid: str, max_bytes: int = 64 * 1024) -> str:
+        """The last max_bytes of the guest's console log ("" before the first boot)."""
+        path = self.console_log_path(instance_uuid)
+        try:
+            with open(path, "rb") as log:
+                log.seek(max(0, os.fstat(log.fileno()).st_size - max_bytes))
+                data = log.read(max_bytes)
+        except FileNotFoundError:
+            return ""
+        return data.decode("utf-8", "replace")
+
+    # ------------------------------------------- hooks for the network/volume issues
+    def attach_interface(self, instance_uuid: str, vif: object) -> None:
+        """Hot-plug a port. :raises NotSupported: until the network issue lands."""
+        raise NotSupported("attaching interfaces is not implemented yet")
+
+    def detach_interface(self, instance_uuid: str, vif: object) -> None:
+        """Hot-unplug a port. :raises NotSupported: until the network issue lands."""
+        raise NotSupported("detaching interfaces is not implemented yet")
+
+    def attach_volume(self, instance_uuid: str, connection_info: dict, device: str) -> None:
+        """Attach a volume. :raises NotSupported: until the volume issue lands."""
+        raise NotSupported("attaching volumes is not implemented yet")
+
+    def detach_volume(self, instance_uuid: str, device: str) -> None:
+        """Detach a volume. :raises NotSupported: until the volume issue lands."""
+        raise NotSupported("detaching volumes is not implemented yet")

@@ -1,0 +1,151 @@
+"""An in-memory ComputeDriver for unit tests of the agent's callers (manager, reconcile).
+
+It applies the same power state rules as the libvirt driver (power_state.TRANSITIONS),
+records every call, can be told to fail the next call of a method, and writes a console
+log with the guest's ready line on every boot, so console-output code can be tested.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+
+from agents.compute import power_state as ps
+from agents.compute.driver import ComputeDriver
+from agents.compute.exception import InstanceNotFound
+from agents.compute.model import HostResources, Instance, InstanceInfo, canonical_uuid
+from agents.compute.power_state import PowerState
+
+
+@dataclasses.dataclass
+class FakeDomain:
+    instance: Instance
+    power_state: PowerState = PowerState.SHUTDOWN
+    boots: int = 0
+
+
+class FakeDriver(ComputeDriver):
+    """A hypervisor that only keeps a dict; see the module docstring."""
+
+    def __init__(self, console_dir: str | None = None, graceful: bool = True):
+        self.domains: dict[str, FakeDomain] = {}
+        self.files: set[str] = set()
+        self.calls: list[tuple[str, str]] = []
+        self.graceful = graceful  # False: guests ignore the ACPI power button
+        self.resources = HostResources(vcpus=4, memory_mb=8192, disk_gb=100, disk_free_gb=80,
+                                       hypervisor_version=7002000, cpu_model="x86_64")
+        self._failures: dict[str, Exception] = {}
+        self._own_console_dir = console_dir is None
+        self.console_dir = console_dir or tempfile.mkdtemp(prefix="fake-compute-")
+
+    def fail_next(self, method: str, error: Exception) -> None:
+        """Make the next call of method raise error (then behave normally again)."""
+        self._failures[method] = error
+
+    def close(self) -> None:
+        if self._own_console_dir:
+            shutil.rmtree(self.console_dir, ignore_errors=True)
+
+    # ------------------------------------------------------------- lifecycle
+    def spawn(self, instance: Instance) -> InstanceInfo:
+        self._record("spawn", instance.uuid)
+        self.files.add(instance.uuid)
+        domain = self.domains.setdefault(instance.uuid, FakeDomain(instance))
+        domain.instance = instance
+        if domain.power_state != PowerState.RUNNING:
+            self._boot(domain)
+        return self.get_info(instance.uuid)
+
+    def destroy(self, instance_uuid: str, *, keep_files: bool = False) -> None:
+        self._record("destroy", instance_uuid)
+        self.domains.pop(instance_uuid, None)
+        if not keep_files:
+            self.files.discard(instance_uuid)
+            log_path = self.console_log_path(instance_uuid)
+            if os.path.exists(log_path):
+                os.unlink(log_path)
+
+    # ----------------------------------------------------------------- power
+    def power_off(self, instance_uuid: str, timeout: float | None = None) -> bool:
+        domain = self._get("power_off", instance_uuid)
+        if not ps.check(instance_uuid, "power_off", domain.power_state):
+            return False
+        graceful = domain.power_state == PowerState.RUNNING and self.graceful and timeout != 0
+        domain.power_state = PowerState.SHUTDOWN
+        return graceful
+
+    def power_on(self, instance_uuid: str) -> None:
+        domain = self._get("power_on", instance_uuid)
+        if ps.check(instance_uuid, "power_on", domain.power_state):
+            self._boot(domain)
+
+    def reboot(self, instance_uuid: str, hard: bool = False) -> str:
+        domain = self._get("reboot", instance_uuid)
+        if not hard:
+            ps.check(instance_uuid, "soft reboot", domain.power_state)
+        ps.check(instance_uuid, "hard reboot", domain.power_state)
+        self._boot(domain)
+        return "soft" if not hard and self.graceful else "hard"
+
+    def pause(self, instance_uuid: str) -> None:
+        self._transition("pause", instance_uuid, PowerState.PAUSED)
+
+    def unpause(self, instance_uuid: str) -> None:
+        self._transition("unpause", instance_uuid, PowerState.RUNNING)
+
+    def suspend(self, instance_uuid: str) -> None:
+        self._transition("suspend", instance_uuid, PowerState.SUSPENDED)
+
+    def resume(self, instance_uuid: str) -> None:
+        self._transition("resume", instance_uuid, PowerState.RUNNING)
+
+    # ---------------------------------------------------------------- status
+    def get_info(self, instance_uuid: str) -> InstanceInfo:
+        domain = self._get("get_info", instance_uuid)
+        flavor = domain.instance.flavor
+        running = domain.power_state in (PowerState.RUNNING, PowerState.PAUSED)
+        return InstanceInfo(uuid=instance_uuid, power_state=domain.power_state,
+                            memory_kib=flavor.memory_mb * 1024 if running else 0,
+                            vcpus=flavor.vcpus)
+
+    def list_instances(self) -> list[InstanceInfo]:
+        self._record("list_instances", "")
+        return [self.get_info(uuid) for uuid in sorted(self.domains)]
+
+    def host_resources(self) -> HostResources:
+        self._record("host_resources", "")
+        return self.resources
+
+    def list_instance_files(self) -> list[str]:
+        return sorted(self.files)
+
+    def console_log_path(self, instance_uuid: str) -> str:
+        return os.path.join(self.console_dir, f"{canonical_uuid(instance_uuid)}.log")
+
+    # --------------------------------------------------------------- helpers
+    def _record(self, method: str, instance_uuid: str) -> None:
+        self.calls.append((method, instance_uuid))
+        error = self._failures.pop(method, None)
+        if error is not None:
+            raise error
+
+    def _get(self, method: str, instance_uuid: str) -> FakeDomain:
+        self._record(method, instance_uuid)
+        try:
+            return self.domains[instance_uuid]
+        except KeyError:
+            raise InstanceNotFound(instance_uuid) from None
+
+    def _transition(self, action: str, instance_uuid: str, target: PowerState) -> None:
+        domain = self._get(action, instance_uuid)
+        if ps.check(instance_uuid, action, domain.power_state):
+            domain.power_state = target
+
+    def _boot(self, domain: FakeDomain) -> None:
+        domain.power_state = PowerState.RUNNING
+        domain.boots += 1
+        with open(self.console_log_path(domain.instance.uuid), "a") as log:
+            log.write(f"fake boot {domain.boots}\nstratus-guest ready: "
+                      f"instance-id={domain.instance.uuid} addresses=\n")

@@ -1,0 +1,286 @@
+"""The hypervisor driver on libvirt/QEMU (``virt_type`` kvm on real hosts, qemu = TCG here).
+
+An instance is a persistent domain ``instance-<uuid>`` plus the directory
+``<instances_path>/<uuid>`` (root disk overlay, config drive, console log). Suspend is
+libvirt's managed save, so a suspended instance is a shut-off domain with a saved memory
+image that the next start restores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any
+
+from oslo_config import cfg
+
+from agents.compute import configdrive, domain_xml, paths
+from agents.compute import power_state as ps
+from agents.compute.driver import ComputeDriver
+from agents.compute.exception import ComputeError, InstanceNotFound, InvalidPowerState
+from agents.compute.imagecache import Fetcher, ImageCache
+from agents.compute.libvirt_host import Host
+from agents.compute.model import HostResources, Instance, InstanceInfo, canonical_uuid
+from agents.compute.power_state import PowerState
+
+LOG = logging.getLogger(__name__)
+
+# libvirt flag values (stable ABI), spelled out so this module imports without libvirt.
+DEFINE_VALIDATE = 1  # check the XML against libvirt's schema: a clear error, not a guess
+SHUTDOWN_ACPI_POWER_BTN = 1
+SAVE_RUNNING = 2
+UNDEFINE_MANAGED_SAVE, UNDEFINE_SNAPSHOTS_METADATA, UNDEFINE_NVRAM = 1, 2, 4
+GIB = 1024 ** 3
+POLL_INTERVAL = 0.1  # seconds between state checks while waiting for a guest to stop
+
+
+class LibvirtDriver(ComputeDriver):
+    """ComputeDriver on the local libvirtd."""
+
+    def __init__(self, conf: cfg.ConfigOpts, image_cache: ImageCache, *,
+                 host: Host | None = None,
+                 build_config_drive: Callable[..., str] = configdrive.build,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
+        self._opts = conf.compute
+        self.host = host or Host(self._opts.libvirt_uri)
+        self.image_cache = image_cache
+        self._build_config_drive = build_config_drive
+        self._sleep = sleep
+        self._clock = clock
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts, fetch: Fetcher) -> LibvirtDriver:
+        """A driver whose image cache downloads with fetch (image id -> byte chunks)."""
+        opts = conf.compute
+        cache = ImageCache(opts.instances_path, fetch,
+                           subdirectory=opts.image_cache_subdirectory_name,
+                           download_timeout=opts.image_download_timeout)
+        return cls(conf, cache)
+
+    # ------------------------------------------------------------- lifecycle
+    def spawn(self, instance: Instance) -> InstanceInfo:
+        files = self._paths(instance.uuid)
+        timings: dict[str, float] = {}  # logged per stage, for boot latency breakdowns
+        try:
+            with _timed(timings, "image"):
+                files.ensure_directory()
+                self.image_cache.ensure_base(instance.image)
+            with _timed(timings, "disk"):
+                self.image_cache.create_overlay(instance.image, files.disk,
+                                                instance.flavor.root_gb)
+            if instance.config_drive:
+                with _timed(timings, "config_drive"):
+                    self._build_config_drive(instance, files.config_drive,
+                                             tool=self._opts.mkisofs)
+            xml = domain_xml.build(self.domain_spec(instance, files))
+            with _timed(timings, "define_and_start"), self.host.errors(instance.uuid, "spawn"):
+                dom = self.host.connection().defineXMLFlags(xml, DEFINE_VALIDATE)
+                if not dom.isActive():
+                    dom.createWithFlags(0)
+        except Exception as exc:
+            if isinstance(exc, ComputeError):
+                LOG.warning("spawn of instance %s failed: %s; removing what it created",
+                            instance.uuid, exc)
+            else:
+                LOG.exception("spawn of instance %s failed; removing what it created",
+                              instance.uuid)
+            with contextlib.suppress(ComputeError):
+                self.destroy(instance.uuid)
+            raise
+        LOG.info("spawned instance %s: %s", instance.uuid,
+                 ", ".join(f"{stage} {took:.3f} s" for stage, took in timings.items()))
+        return self.get_info(instance.uuid)
+
+    def domain_spec(self, instance: Instance, files: paths.InstancePaths) -> domain_xml.DomainSpec:
+        """The domain XML data for instance (public so tests can inspect it)."""
+        disks = [domain_xml.Disk(files.disk, "vda",
+                                 backing_file=self.image_cache.base_path(instance.image.id),
+                                 backing_format=instance.image.disk_format)]
+        if instance.config_drive:
+            if self._opts.config_drive_bus == "ide":
+                disks.append(domain_xml.Disk(files.config_drive, "hdc", bus="ide",
+                                             device="cdrom", driver_type="raw", readonly=True))
+            else:
+                disks.append(domain_xml.Disk(files.config_drive, "vdb", driver_type="raw",
+                                             readonly=True))
+        nics = tuple(domain_xml.Interface(mac=vif.mac, target_dev=vif.devname, kind=vif.type,
+                                          bridge=vif.bridge, port_id=vif.id, mtu=vif.mtu,
+                                          offloads=self._opts.nic_offloads)
+                     for vif in instance.vifs)
+        return domain_xml.DomainSpec(
+            uuid=instance.uuid, display_name=instance.name, project_id=instance.project_id,
+            user_id=instance.user_id, flavor_name=instance.flavor.name,
+            image_id=instance.image.id, memory_mib=instance.flavor.memory_mb,
+            vcpus=instance.flavor.vcpus, console_log=files.console_log, disks=tuple(disks),
+            interfaces=nics, virt_type=self._opts.virt_type, machine=self._opts.machine_type,
+            cpu_mode=self._opts.cpu_mode,
+            vnc_listen=self._opts.vnc_listen if self._opts.vnc_enabled else None)
+
+    def destroy(self, instance_uuid: str, *, keep_files: bool = False) -> None:
+        try:
+            dom = self.host.lookup(instance_uuid)
+        except InstanceNotFound:
+            dom = None
+        if dom is not None:
+            with self.host.errors(instance_uuid, "destroy"):
+                self._force_off(instance_uuid, dom)
+                with contextlib.suppress(InstanceNotFound), \
+                        self.host.errors(instance_uuid, "undefine"):
+                    dom.undefineFlags(UNDEFINE_MANAGED_SAVE | UNDEFINE_SNAPSHOTS_METADATA
+                                      | UNDEFINE_NVRAM)
+        if not keep_files:
+            shutil.rmtree(self._paths(instance_uuid).directory, ignore_errors=True)
+        LOG.info("destroyed instance %s%s", instance_uuid, " (files kept)" if keep_files else "")
+
+    # ----------------------------------------------------------------- power
+    def power_off(self, instance_uuid: str, timeout: float | None = None) -> bool:
+        dom, state = self._domain(instance_uuid)
+        if not ps.check(instance_uuid, "power_off", state):
+            return False
+        if state == PowerState.SUSPENDED:
+            with self.host.errors(instance_uuid, "power off"):
+                if not dom.isActive():  # powering off discards the saved memory
+                    dom.managedSaveRemove(0)
+                    return False
+        timeout = self._opts.shutdown_timeout if timeout is None else timeout
+        if state == PowerState.RUNNING and timeout > 0 and self._shutdown(
+                instance_uuid, dom, timeout):
+            return True
+        self._force_off(instance_uuid, dom)
+        return False
+
+    def power_on(self, instance_uuid: str) -> None:
+        dom, state = self._domain(instance_uuid)
+        if ps.check(instance_uuid, "power_on", state):
+            with self.host.errors(instance_uuid, "power on"):
+                dom.createWithFlags(0)
+
+    def reboot(self, instance_uuid: str, hard: bool = False) -> str:
+        dom, state = self._domain(instance_uuid)
+        if not hard:
+            ps.check(instance_uuid, "soft reboot", state)
+            timeout = self._opts.shutdown_timeout
+            if timeout > 0 and self._shutdown(instance_uuid, dom, timeout):
+                with self.host.errors(instance_uuid, "soft reboot"):
+                    dom.createWithFlags(0)
+                return "soft"
+            LOG.warning("instance %s ignored the power button for %s s; rebooting it hard",
+                        instance_uuid, timeout)
+        ps.check(instance_uuid, "hard reboot", state)
+        self._force_off(instance_uuid, dom)
+        with self.host.errors(instance_uuid, "hard reboot"):
+            if dom.hasManagedSaveImage(0):
+                dom.managedSaveRemove(0)
+            dom.createWithFlags(0)
+        return "hard"
+
+    def pause(self, instance_uuid: str) -> None:
+        self._act(instance_uuid, "pause", lambda dom: dom.suspend())  # libvirt's "suspend"
+
+    def unpause(self, instance_uuid: str) -> None:
+        self._act(instance_uuid, "unpause", lambda dom: dom.resume())
+
+    def suspend(self, instance_uuid: str) -> None:
+        # SAVE_RUNNING: a guest suspended while paused comes back running on resume.
+        self._act(instance_uuid, "suspend", lambda dom: dom.managedSave(SAVE_RUNNING))
+
+    def resume(self, instance_uuid: str) -> None:
+        # Starting a domain that has a managed save image restores it.
+        self._act(instance_uuid, "resume", lambda dom: dom.createWithFlags(0))
+
+    # ---------------------------------------------------------------- status
+    def get_info(self, instance_uuid: str) -> InstanceInfo:
+        dom = self.host.lookup(instance_uuid)
+        return self._info(instance_uuid, dom)
+
+    def list_instances(self) -> list[InstanceInfo]:
+        infos = []
+        for uuid, dom in self.host.our_domains():
+            with contextlib.suppress(InstanceNotFound):  # undefined while we looked
+                infos.append(self._info(uuid, dom))
+        return infos
+
+    def host_resources(self) -> HostResources:
+        with self.host.errors(None, "read host resources"):
+            conn = self.host.connection()
+            cpu_model, memory_mb, cpus = conn.getInfo()[:3]
+            version = conn.getVersion()
+        os.makedirs(self._opts.instances_path, mode=0o755, exist_ok=True)
+        fs = os.statvfs(self._opts.instances_path)
+        return HostResources(vcpus=cpus, memory_mb=memory_mb,
+                             disk_gb=fs.f_blocks * fs.f_frsize // GIB,
+                             disk_free_gb=fs.f_bavail * fs.f_frsize // GIB,
+                             hypervisor_type="QEMU", hypervisor_version=version,
+                             cpu_model=cpu_model)
+
+    def list_instance_files(self) -> list[str]:
+        return paths.list_instance_dirs(self._opts.instances_path)
+
+    def console_log_path(self, instance_uuid: str) -> str:
+        return self._paths(instance_uuid).console_log
+
+    # --------------------------------------------------------------- helpers
+    def _paths(self, instance_uuid: str) -> paths.InstancePaths:
+        return paths.InstancePaths(self._opts.instances_path, canonical_uuid(instance_uuid))
+
+    def _domain(self, instance_uuid: str) -> tuple[Any, PowerState]:
+        dom = self.host.lookup(instance_uuid)
+        return dom, self.host.power_state(instance_uuid, dom)[0]
+
+    def _act(self, instance_uuid: str, action: str, call: Callable[[Any], Any]) -> None:
+        dom, state = self._domain(instance_uuid)
+        if ps.check(instance_uuid, action, state):
+            with self.host.errors(instance_uuid, action):
+                call(dom)
+
+    def _info(self, instance_uuid: str, dom: Any) -> InstanceInfo:
+        state, reason = self.host.power_state(instance_uuid, dom)
+        with self.host.errors(instance_uuid, "get info"):
+            _, _, memory_kib, vcpus, cpu_time = dom.info()
+        return InstanceInfo(uuid=instance_uuid, power_state=state, state_reason=reason,
+                            memory_kib=memory_kib, vcpus=vcpus, cpu_time_ns=cpu_time)
+
+    def _force_off(self, instance_uuid: str, dom: Any) -> None:
+        with self.host.errors(instance_uuid, "force off"):
+            if not dom.isActive():
+                return
+            try:
+                dom.destroy()
+            except Exception:
+                if dom.isActive():  # not a race with the guest powering itself off
+                    raise
+
+    def _shutdown(self, instance_uuid: str, dom: Any, timeout: float) -> bool:
+        """Press the ACPI power button (again every retry interval) until the guest is off.
+
+        True when it stopped within timeout seconds.
+        """
+        started = self._clock()
+        deadline, next_press = started + timeout, started
+        with self.host.errors(instance_uuid, "graceful shutdown"):
+            while self._clock() < deadline:
+                if not dom.isActive():
+                    LOG.info("instance %s shut down by itself in %.1f s", instance_uuid,
+                             self._clock() - started)
+                    return True
+                if self._clock() >= next_press:
+                    with contextlib.suppress(InvalidPowerState), \
+                            self.host.errors(instance_uuid, "press power button"):
+                        dom.shutdownFlags(SHUTDOWN_ACPI_POWER_BTN)
+                    next_press = self._clock() + self._opts.shutdown_retry_interval
+                self._sleep(POLL_INTERVAL)
+            return not dom.isActive()
+
+
+@contextlib.contextmanager
+def _timed(timings: dict[str, float], stage: str):
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        timings[stage] = time.monotonic() - started
