@@ -76,7 +76,13 @@ MANAGE=("$STRATUS_VENV/bin/stratus-manage" --config-file "$STRATUS_ETC/stratus.c
 "${MANAGE[@]}" db sync
 "${MANAGE[@]}" fernet setup
 "${MANAGE[@]}" bootstrap --admin-password "$ADMIN_PASSWORD" --demo-password "$DEMO_PASSWORD" \
-    --public-url "$PUBLIC_URL" > "$STRATUS_STATE/bootstrap.json"
+    --public-url "$PUBLIC_URL" \
+    --service "object-store:swift:http://$HOST_IP:8780/v1/AUTH_%(project_id)s" \
+    > "$STRATUS_STATE/bootstrap.json"
+
+step "Object storage: 4 disks in 2 zones, rings with 3 replicas"
+PATH="$STRATUS_VENV/bin:$PATH" IDENTITY_URL="http://127.0.0.1:8770/identity" \
+    "$STRATUS_REPO/tools/setup-object-storage.sh"
 
 step "Daemons"
 if have_systemd; then
@@ -90,6 +96,7 @@ stratus_daemons | while IFS='|' read -r name cmd; do
     echo "    started $name"
 done
 wait_for_port 127.0.0.1 8770 60 stratus-api
+wait_for_port 127.0.0.1 8780 60 stratus-object-proxy
 
 step "clouds.yaml"
 mkdir -p /etc/openstack
@@ -141,6 +148,7 @@ Stratus is up ($(( $(date +%s) - started ))s). API: $PUBLIC_URL   logs: $STRATUS
   export OS_CLOUD=stratus-admin      # or stratus-demo (project demo, role member)
   openstack catalog list
   openstack image list               # stratus-tiny: the test guest (see README)
+  openstack container create c1 && openstack object create c1 FILE
 Credentials are in /etc/openstack/clouds.yaml. Stop with tools/unstack.sh (--purge to
 also remove all state).
 DONE

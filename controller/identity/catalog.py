@@ -162,3 +162,23 @@ def build(session: orm.Session) -> list[dict[str, Any]]:
             "id": endpoint.id, "interface": endpoint.interface, "region_id": endpoint.region_id,
             "url": endpoint.url, "region": endpoint.region_id})
     return sorted(entries.values(), key=lambda e: (e["type"], e["name"]))
+
+
+def for_scope(entries: list[dict[str, Any]], project_id: str | None) -> list[dict[str, Any]]:
+    """The catalog as one token sees it: `%(project_id)s` and `%(tenant_id)s` in endpoint
+    URLs become the token's project ID; an endpoint that needs a project is left out of
+    tokens that have none, as Keystone does."""
+    scoped = []
+    for entry in entries:
+        endpoints = []
+        for endpoint in entry["endpoints"]:
+            url = endpoint["url"]
+            if "%(" in url:
+                if project_id is None:
+                    continue
+                url = url.replace("%(project_id)s", project_id).replace(
+                    "%(tenant_id)s", project_id)
+            endpoints.append({**endpoint, "url": url})
+        if endpoints:
+            scoped.append({**entry, "endpoints": endpoints})
+    return scoped

@@ -187,15 +187,21 @@ class TokenService:
             project=project, domain=domain,
             roles=tuple({"id": r.id, "name": r.name} for r in roles), app_cred=app_cred)
 
-    def catalog(self) -> list[dict[str, Any]]:
-        """The service catalog, cached until identity data changes."""
+    def catalog(self, project_id: str | None = None) -> list[dict[str, Any]]:
+        """The service catalog as a token scoped to project_id sees it, cached until
+        identity data changes."""
         self.cache.refresh(self.rt.db.engine)
         rev = self.cache.revision
-        cached = self.cache.get(("catalog",))
+        key = ("catalog", project_id)
+        cached = self.cache.get(key)
         if cached is None:
-            with self.rt.db.session() as session:
-                cached = catalog.build(session)
-            self.cache.put(("catalog",), cached, rev)
+            full = self.cache.get(("catalog",))
+            if full is None:
+                with self.rt.db.session() as session:
+                    full = catalog.build(session)
+                self.cache.put(("catalog",), full, rev)
+            cached = catalog.for_scope(full, project_id)
+            self.cache.put(key, cached, rev)
         return cached
 
     # -- revoke ---------------------------------------------------------------------

@@ -318,3 +318,18 @@ def test_request_id_is_on_the_response_and_in_the_log(cloud, caplog):
     request_id = response.headers["X-OpenStack-Request-ID"]
     assert any(getattr(r, "request_id", None) == request_id and "/auth/catalog" in r.getMessage()
                for r in caplog.records)
+
+
+def test_catalog_urls_carry_the_token_project(cloud):
+    admin = cloud.admin()
+    service = _create(cloud, admin, "service", {"type": "per-project", "name": "pp"})
+    _create(cloud, admin, "endpoint", {"service_id": service["id"], "interface": "public",
+                                       "url": "http://store.test/v1/AUTH_%(project_id)s"})
+    demo = cloud.demo()
+    urls = [e["url"] for s in cloud.call("GET", "/auth/catalog", demo).get_json()["catalog"]
+            if s["type"] == "per-project" for e in s["endpoints"]]
+    assert urls == [f"http://store.test/v1/AUTH_{cloud.ids['demo_project_id']}"]
+    token = cloud.call("GET", "/auth/tokens", admin, headers={"X-Subject-Token": demo}
+                       ).get_json()["token"]
+    assert f"AUTH_{cloud.ids['demo_project_id']}" in str(token["catalog"])
+    assert cloud.call("DELETE", f"/services/{service['id']}", admin).status_code == 204

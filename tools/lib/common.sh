@@ -57,6 +57,14 @@ stratus_daemons() {
     echo "stratus-api|$bin/stratus-api --config-file $conf"
     echo "stratus-scheduler|$bin/stratus-scheduler --config-file $conf"
     echo "stratus-conductor|$bin/stratus-conductor --config-file $conf"
+    # Object storage: four storage nodes (one disk each) with their background daemons.
+    local n kind
+    for n in 1 2 3 4; do
+        for kind in server replicator auditor updater expirer; do
+            echo "stratus-object-$kind@$n|$bin/stratus-object-$kind --config-file $STRATUS_ETC/object-server-$n.conf"
+        done
+    done
+    echo "stratus-object-proxy|$bin/stratus-object-proxy --config-file $STRATUS_ETC/object-proxy.conf"
 }
 
 start_daemon() {  # name command...

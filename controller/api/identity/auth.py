@@ -13,15 +13,17 @@ from controller.identity import assignments, authenticate, domains, projects
 from controller.identity.tokens import AuthInfo
 
 
-def _with_catalog() -> list | None:
-    return None if validation.bool_arg("nocatalog") else state().tokens.catalog()
+def _with_catalog(info: AuthInfo) -> list | None:
+    if validation.bool_arg("nocatalog"):
+        return None
+    return state().tokens.catalog(info.project["id"] if info.project else None)
 
 
 @bp.post("/v3/auth/tokens")
 def issue_token():
     auth = validation.body(schemas.AUTH)["auth"]
     token, info = authenticate.authenticate(state().tokens, auth)
-    response = flask.jsonify(views.token(info, _with_catalog()))
+    response = flask.jsonify(views.token(info, _with_catalog(info)))
     response.status_code = 201
     response.headers["X-Subject-Token"] = token
     return response
@@ -44,7 +46,7 @@ def _subject() -> tuple[str, AuthInfo]:
 def validate_token():
     subject, info = _subject()
     handler.authorize("identity:validate_token", {"target.token.user_id": info.user["id"]})
-    response = flask.jsonify(views.token(info, _with_catalog()))
+    response = flask.jsonify(views.token(info, _with_catalog(info)))
     response.headers["X-Subject-Token"] = subject
     return response
 
@@ -71,7 +73,7 @@ def get_catalog():
     ctx = require_context()
     if not ctx.project_id and not ctx.domain_id:
         raise exceptions.Forbidden("A catalog can only be retrieved using a scoped token.")
-    return {"catalog": state().tokens.catalog(),
+    return {"catalog": state().tokens.catalog(ctx.project_id),
             "links": {"self": flask.request.base_url}}
 
 
