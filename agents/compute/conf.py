@@ -79,13 +79,4 @@ def make(argv: list[str] | None = None, program: str = "stratus-compute-agent",
 
     overrides: [compute] option values set on top of the files, for tests.
     """
-    conf = cfg.ConfigOpts()
-    common.conf.register(conf)
-    register(conf)
-    if argv is None:
-        conf([], project="stratus", default_config_files=[])
-    else:
-        common.conf.load(conf, program, argv)
-    for name, value in (overrides or {}).items():
-        conf.set_override(name, value, group=GROUP)
-    return conf
+    return common.conf.build([register], argv, program, {GROUP: dict(overrides or {})})

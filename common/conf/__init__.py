@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from oslo_config import cfg
 
@@ -67,3 +69,26 @@ def config_files(program: str, config_dir: str = "/etc/stratus") -> list[str]:
 def load(conf: cfg.ConfigOpts, program: str, argv: list[str] | None) -> None:
     """Parse the command line and the config files for program."""
     conf(argv, project="stratus", prog=program, default_config_files=config_files(program))
+
+
+def build(registrations: Iterable[Callable[[cfg.ConfigOpts], None]], argv: list[str] | None,
+          program: str, overrides: dict[str, dict[str, Any]] | None = None,
+          cli_opts: list[cfg.Opt] | None = None) -> cfg.ConfigOpts:
+    """A parsed ConfigOpts with the shared groups plus those registrations add.
+
+    argv None parses nothing (defaults only, for tests); otherwise the command line and
+    the config files of program. overrides ({group: {name: value}}) win over both.
+    """
+    conf = cfg.ConfigOpts()
+    register(conf)
+    for registration in registrations:
+        registration(conf)
+    conf.register_cli_opts(cli_opts or [])
+    if argv is None:
+        conf([], project="stratus", default_config_files=[])
+    else:
+        load(conf, program, argv)
+    for group, values in (overrides or {}).items():
+        for name, value in values.items():
+            conf.set_override(name, value, group=None if group == "DEFAULT" else group)
+    return conf

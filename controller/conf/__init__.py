@@ -39,13 +39,4 @@ def list_conductor_opts():
 def make(argv: list[str] | None = None, program: str = "stratus",
          overrides: dict[str, dict] | None = None) -> cfg.ConfigOpts:
     """A fresh, parsed ConfigOpts; overrides ({group: {name: value}}) win over files."""
-    conf = cfg.ConfigOpts()
-    register_all(conf)
-    if argv is None:
-        conf([], project="stratus", default_config_files=[])
-    else:
-        common.conf.load(conf, program, argv)
-    for group, values in (overrides or {}).items():
-        for name, value in values.items():
-            conf.set_override(name, value, group=None if group == "DEFAULT" else group)
-    return conf
+    return common.conf.build([module.register for module in GROUPS], argv, program, overrides)

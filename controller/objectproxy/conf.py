@@ -96,15 +96,4 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
 def make(argv: list[str] | None, program: str = "stratus-object-proxy",
          overrides: dict[str, dict] | None = None) -> cfg.ConfigOpts:
     """A parsed ConfigOpts (argv None: defaults only); overrides win (tests)."""
-    conf = cfg.ConfigOpts()
-    common.conf.register(conf)
-    ring_conf.register(conf)
-    register(conf)
-    if argv is None:
-        conf([], project="stratus", default_config_files=[])
-    else:
-        common.conf.load(conf, program, argv)
-    for group, values in (overrides or {}).items():
-        for name, value in values.items():
-            conf.set_override(name, value, group=None if group == "DEFAULT" else group)
-    return conf
+    return common.conf.build([ring_conf.register, register], argv, program, overrides)

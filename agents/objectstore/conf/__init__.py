@@ -35,11 +35,5 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
 def make(argv: list[str] | None, program: str,
          cli_opts: list[cfg.Opt] | None = None) -> cfg.ConfigOpts:
     """A parsed ConfigOpts for program (argv None: defaults only, for tests)."""
-    conf = cfg.ConfigOpts()
-    register_all(conf)
-    conf.register_cli_opts(cli_opts or [])
-    if argv is None:
-        conf([], project="stratus", default_config_files=[])
-    else:
-        common.conf.load(conf, program, argv)
-    return conf
+    return common.conf.build([ring_conf.register] + [m.register for m in GROUPS], argv,
+                             program, cli_opts=cli_opts)
