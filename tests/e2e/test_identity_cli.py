@@ -72,8 +72,8 @@ def test_revoked_token_is_rejected_everywhere(admin_cli):
     token = conn.auth_token
     identity = conn.session.get_endpoint(service_type="identity", interface="public")
     admin_cli.run("token", "revoke", token)
-    for path in ("/v3/auth/catalog", "/v3/auth/projects",
-                 f"/v3/users/{conn.current_user_id}"):
-        response = requests.get(f"{identity}{path}", headers={"X-Auth-Token": token},
-                                timeout=30)
-        assert response.status_code == 401, path
+    image = conn.session.get_endpoint(service_type="image", interface="public")
+    for url in (f"{identity}/v3/auth/catalog", f"{identity}/v3/auth/projects",
+                f"{identity}/v3/users/{conn.current_user_id}", f"{image}/v2/images"):
+        response = requests.get(url, headers={"X-Auth-Token": token}, timeout=30)
+        assert response.status_code == 401, url
