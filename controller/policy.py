@@ -11,6 +11,7 @@ from oslo_policy import policy
 
 from common.context import RequestContext
 from controller import exceptions
+from controller.compute import policies as compute_policies
 from controller.image import policies as image_policies
 
 ADMIN = "rule:admin_required"
@@ -71,7 +72,8 @@ def _identity_rules() -> list[policy.RuleDefault]:
 
 def list_rules() -> list[policy.RuleDefault]:
     """Every default rule, for the enforcer and for `oslopolicy-sample-generator`."""
-    return BASE_RULES + _identity_rules() + image_policies.list_rules()
+    return (BASE_RULES + _identity_rules() + image_policies.list_rules()
+            + compute_policies.list_rules())
 
 
 RELOAD_INTERVAL = 10.0

@@ -140,6 +140,13 @@ if ! OS_CLOUD=stratus-admin openstack image show stratus-tiny -f value -c status
     OS_CLOUD=stratus-admin openstack image create --public --disk-format qcow2 \
         --container-format bare --file "$GUEST_IMAGE" stratus-tiny -f value -c id > /dev/null
 fi
+step "Flavors m1.nano, m1.tiny, m1.small"
+for spec in "m1.nano 64 1 1" "m1.tiny 512 1 1" "m1.small 2048 20 1"; do
+    read -r flavor ram disk vcpus <<< "$spec"
+    OS_CLOUD=stratus-admin openstack flavor show "$flavor" > /dev/null 2>&1 ||
+        OS_CLOUD=stratus-admin openstack flavor create --public --ram "$ram" --disk "$disk" \
+            --vcpus "$vcpus" "$flavor" > /dev/null
+done
 step_done
 
 cat <<DONE
@@ -148,6 +155,7 @@ Stratus is up ($(( $(date +%s) - started ))s). API: $PUBLIC_URL   logs: $STRATUS
   export OS_CLOUD=stratus-admin      # or stratus-demo (project demo, role member)
   openstack catalog list
   openstack image list               # stratus-tiny: the test guest (see README)
+  openstack flavor list              # m1.nano (64 MiB), m1.tiny, m1.small
   openstack container create c1 && openstack object create c1 FILE
 Credentials are in /etc/openstack/clouds.yaml. Stop with tools/unstack.sh (--purge to
 also remove all state).

@@ -33,7 +33,7 @@ def state() -> ApiState:
 
 def create_app(conf: cfg.ConfigOpts, rt: Runtime | None = None) -> flask.Flask:
     """Build the API application for conf; each service is a blueprint under its prefix."""
-    from controller.api import identity, image
+    from controller.api import compute, identity, image
 
     rt = rt or Runtime.from_conf(conf)
     app = flask.Flask("stratus")
@@ -48,12 +48,14 @@ def create_app(conf: cfg.ConfigOpts, rt: Runtime | None = None) -> flask.Flask:
     app.teardown_request(_end_request)
     app.register_blueprint(identity.bp)
     app.register_blueprint(image.bp)
+    app.register_blueprint(compute.bp)
     faults.install_app(app)
 
     @app.get("/")
     def root():
         base = conf.api.public_endpoint.rstrip("/")
-        return {"services": {"identity": f"{base}/identity", "image": f"{base}/image"}}
+        return {"services": {"identity": f"{base}/identity", "image": f"{base}/image",
+                             "compute": f"{base}/compute"}}
 
     return app
 

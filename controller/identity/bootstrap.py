@@ -29,6 +29,7 @@ DEFAULT_ROLES = ("admin", "member", "reader", "service")
 CATALOG = [
     ("identity", "keystone", "/identity"),
     ("image", "glance", "/image"),
+    ("compute", "nova", "/compute/v2.1"),
 ]
 
 

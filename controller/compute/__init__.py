@@ -1,0 +1,1 @@
+"""Compute service layer: flavors and key pairs (servers come later)."""
