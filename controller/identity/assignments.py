@@ -110,7 +110,7 @@ def list_grants(rt: Runtime, actor_type: str, actor_id: str, target_type: str, t
             Assignment.inherited == inherited).order_by(Role.name)))
 
 
-def _actor_clause(session: orm.Session, user_id: str):
+def _actor_clause(user_id: str):
     group_ids = sa.select(GroupMembership.group_id).where(GroupMembership.user_id == user_id)
     return (((Assignment.actor_type == "user") & (Assignment.actor_id == user_id))
             | ((Assignment.actor_type == "group") & Assignment.actor_id.in_(group_ids)))
@@ -131,13 +131,13 @@ def roles_on_project(session: orm.Session, user_id: str, project: Project) -> li
                & (Assignment.inherited.is_(False)))
               | (Assignment.inherited.is_(True) & Assignment.target_id.in_(inherited_from)))
     query = (sa.select(Role).join(Assignment, Assignment.role_id == Role.id)
-             .where(_actor_clause(session, user_id), target).distinct().order_by(Role.name))
+             .where(_actor_clause(user_id), target).distinct().order_by(Role.name))
     return list(session.scalars(query))
 
 
 def roles_on_domain(session: orm.Session, user_id: str, domain_id: str) -> list[Role]:
     query = (sa.select(Role).join(Assignment, Assignment.role_id == Role.id)
-             .where(_actor_clause(session, user_id), Assignment.target_type == "domain",
+             .where(_actor_clause(user_id), Assignment.target_type == "domain",
                     Assignment.target_id == domain_id, Assignment.inherited.is_(False))
              .distinct().order_by(Role.name))
     return list(session.scalars(query))
@@ -147,7 +147,7 @@ def project_ids_for_user(session: orm.Session, user_id: str) -> list[str]:
     """Projects on which the user has at least one effective role."""
     rows = session.execute(sa.select(Assignment.target_type, Assignment.target_id,
                                      Assignment.inherited)
-                           .where(_actor_clause(session, user_id))).all()
+                           .where(_actor_clause(user_id))).all()
     direct = {t_id for t_type, t_id, inh in rows if t_type == "project" and not inh}
     parents = {t_id for t_type, t_id, inh in rows if t_type == "project" and inh}
     domains = {t_id for t_type, t_id, inh in rows if t_type == "domain" and inh}
@@ -165,7 +165,7 @@ def project_ids_for_user(session: orm.Session, user_id: str) -> list[str]:
 
 def domain_ids_for_user(session: orm.Session, user_id: str) -> list[str]:
     return sorted(set(session.scalars(sa.select(Assignment.target_id).where(
-        _actor_clause(session, user_id), Assignment.target_type == "domain",
+        _actor_clause(user_id), Assignment.target_type == "domain",
         Assignment.inherited.is_(False)))))
 
 

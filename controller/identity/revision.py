@@ -27,10 +27,6 @@ def bump(session: orm.Session) -> None:
         session.add(Revision(id=1, value=1))
 
 
-def current(session: orm.Session) -> int:
-    return session.execute(_SELECT).scalar() or 0
-
-
 def read(engine: sa.Engine) -> int:
     """The revision through a bare pooled connection: the per-request hot path."""
     with engine.connect() as connection:
