@@ -42,12 +42,24 @@ SERVICE_OPTS = [
 ]
 
 
+# RPC topics that controller daemons and agents both address (common.rpc clients).
+CONDUCTOR_OPTS = [
+    cfg.StrOpt("topic", default="stratus-conductor", help="RPC topic the conductor listens on."),
+]
+COMPUTE_RPC_OPTS = [
+    cfg.StrOpt("topic", default="stratus-compute",
+               help="RPC topic the compute agents listen on (each host as its own server)."),
+]
+
+
 def register(conf: cfg.ConfigOpts) -> None:
     """Register the shared option groups on conf."""
     conf.register_opts(DEFAULT_OPTS)
     conf.register_opts(LOGGING_OPTS, group="logging")
     conf.register_opts(MESSAGING_OPTS, group="messaging")
     conf.register_opts(SERVICE_OPTS, group="service")
+    conf.register_opts(CONDUCTOR_OPTS, group="conductor")
+    conf.register_opts(COMPUTE_RPC_OPTS, group="compute_rpc")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -56,6 +68,8 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         ("logging", LOGGING_OPTS),
         ("messaging", MESSAGING_OPTS),
         ("service", SERVICE_OPTS),
+        ("conductor", CONDUCTOR_OPTS),
+        ("compute_rpc", COMPUTE_RPC_OPTS),
     ]
 
 

@@ -1,4 +1,4 @@
-"""[scheduler] and [conductor]: RPC topics of the controller's back-end daemons."""
+"""[scheduler]: the scheduler's RPC topic (the shared topics live in common.conf)."""
 
 from oslo_config import cfg
 
@@ -6,15 +6,10 @@ SCHEDULER_OPTS = [
     cfg.StrOpt("topic", default="stratus-scheduler", help="RPC topic the scheduler listens on."),
 ]
 
-CONDUCTOR_OPTS = [
-    cfg.StrOpt("topic", default="stratus-conductor", help="RPC topic the conductor listens on."),
-]
-
 
 def register(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(SCHEDULER_OPTS, group="scheduler")
-    conf.register_opts(CONDUCTOR_OPTS, group="conductor")
 
 
 def list_opts():
-    return [("scheduler", SCHEDULER_OPTS), ("conductor", CONDUCTOR_OPTS)]
+    return [("scheduler", SCHEDULER_OPTS)]
