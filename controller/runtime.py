@@ -30,6 +30,25 @@ class Runtime:
 
         return messaging.notifier(self.conf, publisher_id=f"stratus.{self.conf.host}")
 
+    # RPC clients, made on first use; tests replace them with recorders by assignment.
+    @functools.cached_property
+    def conductor_api(self):
+        from common.rpc.conductor import ConductorAPI
+
+        return ConductorAPI(self.conf)
+
+    @functools.cached_property
+    def compute_api(self):
+        from common.rpc.compute import ComputeAPI
+
+        return ComputeAPI(self.conf)
+
+    @functools.cached_property
+    def scheduler_api(self):
+        from controller.scheduler.rpcapi import SchedulerAPI
+
+        return SchedulerAPI(self.conf)
+
     def notify(self, ctx, event_type: str, payload: dict) -> None:
         """Emit an info notification; a bus outage is logged, never fails the request."""
         if self.conf.messaging.notification_driver == "noop":

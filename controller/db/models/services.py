@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid as uuidlib
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -12,9 +13,13 @@ from controller.db.base import Base, utcnow
 
 class Service(Base):
     __tablename__ = "services"
-    __table_args__ = (sa.UniqueConstraint("host", "binary", name="uq_services_host_binary"),)
+    __table_args__ = (sa.UniqueConstraint("host", "binary", name="uq_services_host_binary"),
+                      sa.UniqueConstraint("uuid", name="uq_services_uuid"))
 
     id: orm.Mapped[int] = orm.mapped_column(primary_key=True, autoincrement=True)
+    # The compute API shows this as the service's id from microversion 2.53.
+    uuid: orm.Mapped[str | None] = orm.mapped_column(sa.String(36),
+                                                     default=lambda: str(uuidlib.uuid4()))
     host: orm.Mapped[str] = orm.mapped_column(sa.String(255))
     binary: orm.Mapped[str] = orm.mapped_column(sa.String(255))
     topic: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
