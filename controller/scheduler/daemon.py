@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from controller import daemon
-from controller.runtime import Runtime
+from controller.scheduler.manager import SchedulerManager
 
-LOG = logging.getLogger(__name__)
-
-
-class SchedulerManager:
-    """RPC endpoint of the scheduler (host selection arrives with compute)."""
-
-    def __init__(self, rt: Runtime):
-        self.rt = rt
-
-    def ping(self, ctxt, message: str) -> str:
-        LOG.info("ping: %s", message)
-        return message
+__all__ = ["SchedulerManager", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
