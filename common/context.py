@@ -55,6 +55,10 @@ class RequestContext:
             "is_admin": self.is_admin,
         }
 
+    def redacted_copy(self) -> RequestContext:
+        """A copy without the token: what notifications carry (oslo.messaging asks)."""
+        return dataclasses.replace(self, auth_token=None)
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data.pop("auth_token")  # tokens never go on the bus

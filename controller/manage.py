@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="base URL of the API (default: [api] public_endpoint)")
     boot.add_argument("--demo-password", default=None,
                       help="also create project demo with user demo (member)")
+    boot.add_argument("--service-password", default=None,
+                      help="also create user stratus in project service (roles admin and "
+                           "service): what daemons authenticate as ([service_auth])")
     boot.add_argument("--service", action="append", default=[], metavar="TYPE:NAME:URL",
                       help="extra catalog entry (repeatable)")
 
@@ -88,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             admin_password=args.admin_password, admin_user=args.admin_user,
             admin_project=args.admin_project, region=args.region,
             public_url=args.public_url or conf.api.public_endpoint,
-            demo_password=args.demo_password, extra_catalog=extra))
+            demo_password=args.demo_password, service_password=args.service_password,
+            extra_catalog=extra))
         print(json.dumps(result, indent=2))
     elif args.group == "service":
         for status in services.list_(rt):

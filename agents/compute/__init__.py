@@ -11,6 +11,12 @@ Layout (each module small, each with one job):
 - ``imagecache`` / ``configdrive`` / ``paths``: the files an instance owns on this host.
 - ``reconcile``: start-up mark-and-sweep of host state against the controller's view.
 - ``conf``: the ``[compute]`` options.
+- ``libvirt_disk_ops`` / ``disks``: snapshot, resize (confirm, revert) and rebuild;
+  ``serial_ports``: each guest's serial console TCP port.
+- ``manager``: the RPC endpoint (``common.rpc.compute``), with ``locks`` (one operation
+  per instance at a time) and ``reporter`` (results to the conductor).
+- ``sync``: start-up reconciliation and power-state reports; ``daemon``: the
+  ``stratus-compute-agent`` loop (heartbeat, inventory, sync, image cache cleanup).
 
 Nothing here imports ``controller``: agents only share ``common``.
 """

@@ -60,6 +60,44 @@ OPTS = [
     cfg.IntOpt("image_download_timeout", default=3600, min=1,
                help="Seconds one base image download may take; a slower one is abandoned "
                     "and the partial file removed."),
+    cfg.BoolOpt("force_config_drive", default=True,
+                help="Give every instance a config drive, asked for or not: a guest without "
+                     "network (or before its DHCP answers) still learns its identity, keys "
+                     "and user data from it."),
+    cfg.StrOpt("serial_port_range", default="10000:20000", regex=r"^\d{1,5}:\d{1,5}$",
+               help="MIN:MAX local TCP ports for the guests' serial consoles. Each guest "
+                    "keeps its port for life (read back from its domain), so the console "
+                    "proxy can connect and the console log keeps working."),
+    cfg.StrOpt("serial_listen", default="127.0.0.1",
+               help="Address the guests' serial console TCP ports listen on. Keep it "
+                    "local: the console proxy on this host connects to it."),
+    cfg.StrOpt("console_host", default=None,
+               help="Address the console proxy uses to reach this host's VNC and serial "
+                    "ports. Unset: vnc_listen/serial_listen, or host_ip when those listen "
+                    "on every address."),
+    cfg.StrOpt("host_ip", default=None, sample_default="<this host's address>",
+               help="This host's address as the controller reports it (hypervisor "
+                    "host_ip). Unset: the address the host name resolves to, else the first "
+                    "global IPv4 address."),
+    cfg.IntOpt("resource_report_interval", default=60, min=1,
+               help="Seconds between reports of this host's capacity to the conductor."),
+    cfg.IntOpt("sync_power_state_interval", default=600, min=-1,
+               help="Seconds between reports of every guest's power state (the conductor "
+                    "reconciles the database); -1 disables them."),
+    cfg.FloatOpt("cpu_allocation_ratio", default=16.0, min=0.0,
+                 help="vCPUs the scheduler may place per physical CPU of this host "
+                      "(Nova's initial default, 16)."),
+    cfg.FloatOpt("ram_allocation_ratio", default=1.5, min=0.0,
+                 help="Guest memory the scheduler may place per MiB of this host's RAM "
+                      "(Nova's initial default, 1.5; use 1.0 where the host also runs "
+                      "the control plane, as the all-in-one does)."),
+    cfg.FloatOpt("disk_allocation_ratio", default=1.0, min=0.0,
+                 help="Root disk GiB the scheduler may place per GiB of the instances "
+                      "filesystem (qcow2 overlays only use what guests write)."),
+    cfg.IntOpt("reserved_host_memory_mb", default=512, min=0,
+               help="MiB of RAM kept for the host itself (never given to guests)."),
+    cfg.IntOpt("reserved_host_disk_gb", default=0, min=0,
+               help="GiB of the instances filesystem kept for the host itself."),
 ]
 
 
@@ -73,10 +111,27 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     return list(common.conf.list_opts()) + [(GROUP, OPTS)]
 
 
+def serial_port_range(conf: cfg.ConfigOpts) -> tuple[int, int]:
+    """([compute] serial_port_range) as (first, last), both included.
+
+    :raises ValueError: the range is empty or outside 1..65535.
+    """
+    first, last = (int(part) for part in conf.compute.serial_port_range.split(":"))
+    if not 1 <= first <= last <= 65535:
+        raise ValueError(f"[compute] serial_port_range {conf.compute.serial_port_range!r} "
+                         "must be MIN:MAX with 1 <= MIN <= MAX <= 65535")
+    return first, last
+
+
 def make(argv: list[str] | None = None, program: str = "stratus-compute-agent",
-         overrides: dict[str, object] | None = None) -> cfg.ConfigOpts:
+         overrides: dict[str, object] | None = None,
+         cli_opts: list[cfg.Opt] | None = None,
+         default_overrides: dict[str, object] | None = None) -> cfg.ConfigOpts:
     """A parsed ConfigOpts for the agent (argv None: defaults only, for tests).
 
-    overrides: [compute] option values set on top of the files, for tests.
+    overrides: [compute] option values set on top of the files, for tests;
+    default_overrides: the same for [DEFAULT] (e.g. host).
     """
-    return common.conf.build([register], argv, program, {GROUP: dict(overrides or {})})
+    return common.conf.build([register], argv, program,
+                             {GROUP: dict(overrides or {}),
+                              "DEFAULT": dict(default_overrides or {})}, cli_opts)

@@ -84,6 +84,10 @@ class DomainSpec:
     cpu_mode: str = "none"
     vnc_listen: str | None = "127.0.0.1"
     extra_metadata: tuple[tuple[str, str], ...] = ()
+    owner_host: str | None = None  # the compute agent (conf.host) that owns the domain
+    root_gb: int | None = None
+    serial_port: int | None = None  # a local TCP port; None: a pty
+    serial_listen: str = "127.0.0.1"
 
     @property
     def name(self) -> str:
@@ -102,13 +106,15 @@ def _metadata(parent: ET.Element, spec: DomainSpec) -> None:
         return f"{{{METADATA_NS}}}{name}"
 
     root = _sub(_sub(parent, "metadata"), tag("instance"))
+    if spec.owner_host:
+        _sub(root, tag("owner"), host=spec.owner_host)
     _sub(root, tag("name"), spec.display_name)
     _sub(root, tag("project"), uuid=spec.project_id)
     if spec.user_id:
         _sub(root, tag("user"), uuid=spec.user_id)
     if spec.flavor_name:
         _sub(root, tag("flavor"), name=spec.flavor_name, memory=str(spec.memory_mib),
-             vcpus=str(spec.vcpus))
+             vcpus=str(spec.vcpus), disk=None if spec.root_gb is None else str(spec.root_gb))
     if spec.image_id:
         _sub(root, tag("image"), uuid=spec.image_id)
     for key, value in spec.extra_metadata:
@@ -162,14 +168,21 @@ def _devices(root: ET.Element, spec: DomainSpec) -> None:
         _disk(devices, disk)
     for nic in spec.interfaces:
         _interface(devices, nic)
-    # The serial port is a pty (reachable interactively through virDomainOpenConsole or
-    # `virsh console`) whose output virtlogd also appends to console_log, which the
-    # console-output API reads; append keeps earlier boots across power cycles.
-    serial = _sub(devices, "serial", type="pty")
-    _sub(serial, "log", file=spec.console_log, append="on")
-    _sub(serial, "target", port="0")
-    console = _sub(devices, "console", type="pty")
-    _sub(console, "target", type="serial", port="0")
+    # The serial port listens on a local TCP port (raw) that the console proxy connects
+    # to, or is a pty (virDomainOpenConsole, `virsh console`). Either way virtlogd
+    # appends its output to console_log, which the console-output API reads; append
+    # keeps earlier boots across power cycles.
+    for element in ("serial", "console"):
+        chardev = _sub(devices, element, type="tcp" if spec.serial_port else "pty")
+        if spec.serial_port:
+            _sub(chardev, "source", mode="bind", host=spec.serial_listen,
+                 service=str(spec.serial_port))
+            _sub(chardev, "protocol", type="raw")
+        if element == "serial":
+            _sub(chardev, "log", file=spec.console_log, append="on")
+            _sub(chardev, "target", port="0")
+        else:
+            _sub(chardev, "target", type="serial", port="0")
     if spec.vnc_listen:
         graphics = _sub(devices, "graphics", type="vnc", autoport="yes", listen=spec.vnc_listen)
         _sub(graphics, "listen", type="address", address=spec.vnc_listen)
@@ -177,6 +190,67 @@ def _devices(root: ET.Element, spec: DomainSpec) -> None:
     rng = _sub(devices, "rng", model="virtio")
     _sub(rng, "backend", "/dev/urandom", model="random")
     _sub(devices, "memballoon", model="virtio")
+
+
+def _metadata_element(xml: str) -> tuple[ET.Element | None, str]:
+    """Our <stratus:instance> element in a domain document, or the element alone as
+    virDomainGetMetadata returns it (namespace stripped); and its children's prefix."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return None, ""
+    namespaced = f"{{{METADATA_NS}}}"
+    if root.tag == "instance":
+        return root, ""
+    if root.tag == f"{namespaced}instance":
+        return root, namespaced
+    return root.find(f"metadata/{namespaced}instance"), namespaced
+
+
+def _metadata_child(xml: str, name: str) -> ET.Element | None:
+    element, prefix = _metadata_element(xml)
+    return None if element is None else element.find(prefix + name)
+
+
+def owner_host(xml: str) -> str | None:
+    """The agent host a domain document (or our metadata element) names as its owner."""
+    owner = _metadata_child(xml, "owner")
+    return None if owner is None else owner.get("host")
+
+
+def flavor_of(xml: str) -> dict[str, int | str] | None:
+    """The flavor recorded in a domain's metadata: {name, memory_mb, vcpus, root_gb?}."""
+    flavor = _metadata_child(xml, "flavor")
+    if flavor is None:
+        return None
+    found: dict[str, int | str] = {"name": flavor.get("name", ""),
+                                   "memory_mb": int(flavor.get("memory", "0")),
+                                   "vcpus": int(flavor.get("vcpus", "0"))}
+    if flavor.get("disk") is not None:
+        found["root_gb"] = int(flavor.get("disk", "0"))
+    return found
+
+
+def serial_port(xml: str) -> int | None:
+    """The TCP port of the domain's first serial port, None when it is not TCP."""
+    return _port(xml, "devices/serial[@type='tcp']/source", "service")
+
+
+def vnc_port(xml: str) -> int | None:
+    """The VNC port of a running domain (libvirt fills in autoport), else None."""
+    port = _port(xml, "devices/graphics[@type='vnc']", "port")
+    return port if port and port > 0 else None
+
+
+def _port(xml: str, path: str, attribute: str) -> int | None:
+    try:
+        element = ET.fromstring(xml).find(path)
+    except ET.ParseError:
+        return None
+    try:
+        return None if element is None else int(element.get(attribute, ""))
+    except ValueError:
+        return None
 
 
 def build(spec: DomainSpec) -> str:
@@ -188,6 +262,9 @@ def build(spec: DomainSpec) -> str:
         raise InvalidInput(f"virt_type {spec.virt_type!r} is not kvm or qemu")
     if not spec.disks:
         raise InvalidInput(f"domain {spec.name} has no disk to boot from")
+    if spec.serial_port is not None and not 1 <= spec.serial_port <= 65535:
+        raise InvalidInput(f"domain {spec.name}: serial port {spec.serial_port} is not a "
+                           "TCP port")
     if spec.memory_mib < 16 or spec.vcpus < 1:
         raise InvalidInput(f"domain {spec.name}: memory {spec.memory_mib} MiB, "
                            f"{spec.vcpus} vCPUs is not a machine")

@@ -18,9 +18,15 @@ from __future__ import annotations
 
 import abc
 import os
+from collections.abc import Callable, Iterator
 
 from agents.compute.exception import NotSupported
-from agents.compute.model import HostResources, Instance, InstanceInfo
+from agents.compute.model import Flavor, HostResources, Instance, InstanceInfo
+
+Uploader = Callable[[Iterator[bytes]], None]
+"""Consumes a snapshot's bytes (the image client's upload, bound to the image id)."""
+
+CONSOLE_TYPES = ("novnc", "serial")
 
 
 class ComputeDriver(abc.ABC):
@@ -123,6 +129,82 @@ class ComputeDriver(abc.ABC):
         :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
         """
 
+    # ------------------------------------------ snapshot, resize, rebuild
+    @abc.abstractmethod
+    def snapshot(self, instance_uuid: str, upload: Uploader) -> None:
+        """Hand upload a flattened qcow2 copy of the root disk, as a stream of chunks.
+
+        The copy is taken while the guest is paused or stopped (a running guest is
+        paused for the copy only and runs again before the upload starts), so it is
+        consistent as of that moment (crash-consistent: like a power cut).
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises DiskError: the copy could not be made.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        Errors raised by upload propagate unchanged.
+        """
+
+    @abc.abstractmethod
+    def resize(self, instance: Instance, old_flavor: Flavor | None = None) -> InstanceInfo:
+        """Move the instance to instance.flavor on this host, keeping what a revert needs.
+
+        Powers the guest off, keeps a copy of the root disk, grows the disk to the new
+        root_gb, redefines the domain with the new memory and vCPUs, and starts it again
+        when it ran before. A failure restores the instance as it was. old_flavor (the
+        flavor before; None: the one recorded in the domain) is kept for the revert.
+        Retrying a resize that is waiting for confirmation keeps the first copy.
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises DiskTooSmall: the new root disk is smaller than the current one.
+        :raises ResizeError, DiskError: the disk could not be copied or grown.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    @abc.abstractmethod
+    def confirm_resize(self, instance_uuid: str) -> None:
+        """Drop the copy a revert would need. Idempotent.
+
+        :raises InvalidInput: instance_uuid is not a uuid.
+        """
+
+    @abc.abstractmethod
+    def revert_resize(self, instance: Instance) -> InstanceInfo:
+        """Go back to the root disk kept by :meth:`resize` and to instance.flavor (the
+        old one), in the power state the guest had before the resize. Without a kept
+        copy (already reverted or confirmed) only the definition is made to match.
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises ResizeError: the kept disk could not be restored.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    @abc.abstractmethod
+    def rebuild(self, instance: Instance, power_on: bool = True) -> InstanceInfo:
+        """Replace the root disk with a fresh one from instance.image and boot it.
+
+        The domain and root disk (and config drive) are destroyed; the console log and
+        serial port are kept. power_on False leaves the rebuilt guest stopped. On a
+        failure the domain and new disks are removed (the console log stays), so the
+        instance can be rebuilt again.
+
+        :raises ImageError, DiskTooSmall, DiskError, ConfigDriveError: see :meth:`spawn`.
+        :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
+        """
+
+    # --------------------------------------------------------------- consoles
+    @abc.abstractmethod
+    def console_port(self, instance_uuid: str, console_type: str) -> int:
+        """The local TCP port of the guest's console_type (``novnc`` or ``serial``).
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises ConsoleNotAvailable: the guest is not running, or has no such console.
+        :raises NotSupported: console_type is not one of CONSOLE_TYPES.
+        """
+
+    def cleanup_image_cache(self, min_age: float) -> list[str]:
+        """Delete cached base images unused for min_age seconds; return their ids."""
+        return []
+
     # ---------------------------------------------------------------- status
     @abc.abstractmethod
     def get_info(self, instance_uuid: str) -> InstanceInfo:
@@ -134,7 +216,8 @@ class ComputeDriver(abc.ABC):
 
     @abc.abstractmethod
     def list_instances(self) -> list[InstanceInfo]:
-        """Every domain on this host named ``instance-<uuid>`` (others are ignored).
+        """Every domain named ``instance-<uuid>`` that this agent owns (tagged with its
+        ``conf.host``); other domains, other agents' included, are ignored.
 
         :raises HypervisorUnavailable, HypervisorError: see :meth:`spawn`.
         """

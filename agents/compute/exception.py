@@ -70,3 +70,11 @@ class DiskError(ComputeError):
 
 class ConfigDriveError(ComputeError):
     """The config drive image could not be built."""
+
+
+class ConsoleNotAvailable(ComputeError):
+    """The guest has no console of that kind right now (not running, or not configured)."""
+
+
+class ResizeError(ComputeError):
+    """A resize, its confirmation or its revert could not be carried out."""

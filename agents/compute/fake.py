@@ -13,9 +13,14 @@ import shutil
 import tempfile
 
 from agents.compute import power_state as ps
-from agents.compute.driver import ComputeDriver
-from agents.compute.exception import InstanceNotFound
-from agents.compute.model import HostResources, Instance, InstanceInfo, canonical_uuid
+from agents.compute.driver import CONSOLE_TYPES, ComputeDriver, Uploader
+from agents.compute.exception import (
+    ConsoleNotAvailable,
+    DiskTooSmall,
+    InstanceNotFound,
+    NotSupported,
+)
+from agents.compute.model import Flavor, HostResources, Instance, InstanceInfo, canonical_uuid
 from agents.compute.power_state import PowerState
 
 
@@ -24,6 +29,9 @@ class FakeDomain:
     instance: Instance
     power_state: PowerState = PowerState.SHUTDOWN
     boots: int = 0
+    serial_port: int = 0
+    # A pending resize: (instance before, was it running).
+    resize_from: tuple[Instance, bool] | None = None
 
 
 class FakeDriver(ComputeDriver):
@@ -33,6 +41,9 @@ class FakeDriver(ComputeDriver):
         self.domains: dict[str, FakeDomain] = {}
         self.files: set[str] = set()
         self.calls: list[tuple[str, str]] = []
+        self.uploads: dict[str, bytes] = {}  # instance uuid -> last snapshot's bytes
+        # Domains other agents own on the same hypervisor: never listed, never touched.
+        self.foreign: dict[str, FakeDomain] = {}
         self.graceful = graceful  # False: guests ignore the ACPI power button
         self.resources = HostResources(vcpus=4, memory_mb=8192, disk_gb=100, disk_free_gb=80,
                                        hypervisor_version=7002000, cpu_model="x86_64")
@@ -52,11 +63,70 @@ class FakeDriver(ComputeDriver):
     def spawn(self, instance: Instance) -> InstanceInfo:
         self._record("spawn", instance.uuid)
         self.files.add(instance.uuid)
-        domain = self.domains.setdefault(instance.uuid, FakeDomain(instance))
+        domain = self.domains.setdefault(
+            instance.uuid, FakeDomain(instance, serial_port=10000 + len(self.domains)))
         domain.instance = instance
         if domain.power_state != PowerState.RUNNING:
             self._boot(domain)
         return self.get_info(instance.uuid)
+
+    # ------------------------------------------ snapshot, resize, rebuild
+    def snapshot(self, instance_uuid: str, upload: Uploader) -> None:
+        domain = self._get("snapshot", instance_uuid)
+        data = f"fake-qcow2 of {instance_uuid} at boot {domain.boots}".encode()
+        self.uploads[instance_uuid] = data
+        upload(iter([data[:10], data[10:]]))
+
+    def resize(self, instance: Instance, old_flavor: Flavor | None = None) -> InstanceInfo:
+        domain = self._get("resize", instance.uuid)
+        if instance.flavor.root_gb and \
+                instance.flavor.root_gb < domain.instance.flavor.root_gb:
+            raise DiskTooSmall(f"instance {instance.uuid}: a disk is never shrunk")
+        if domain.resize_from is None:
+            domain.resize_from = (domain.instance,
+                                  domain.power_state in (PowerState.RUNNING, PowerState.PAUSED))
+        running = domain.resize_from[1]
+        domain.instance = instance
+        domain.power_state = PowerState.SHUTDOWN
+        if running:
+            self._boot(domain)
+        return self.get_info(instance.uuid)
+
+    def confirm_resize(self, instance_uuid: str) -> None:
+        self._record("confirm_resize", instance_uuid)
+        domain = self.domains.get(instance_uuid)
+        if domain is not None:
+            domain.resize_from = None
+
+    def revert_resize(self, instance: Instance) -> InstanceInfo:
+        domain = self._get("revert_resize", instance.uuid)
+        domain.instance = instance
+        if domain.resize_from is not None:
+            running = domain.resize_from[1]
+            domain.resize_from = None
+            domain.power_state = PowerState.SHUTDOWN
+            if running:
+                self._boot(domain)
+        return self.get_info(instance.uuid)
+
+    def rebuild(self, instance: Instance, power_on: bool = True) -> InstanceInfo:
+        self._record("rebuild", instance.uuid)
+        old = self.domains.pop(instance.uuid, None)
+        domain = FakeDomain(instance, serial_port=old.serial_port if old else 10000,
+                            boots=old.boots if old else 0)
+        self.domains[instance.uuid] = domain
+        self.files.add(instance.uuid)
+        if power_on:
+            self._boot(domain)
+        return self.get_info(instance.uuid)
+
+    def console_port(self, instance_uuid: str, console_type: str) -> int:
+        if console_type not in CONSOLE_TYPES:
+            raise NotSupported(f"console type {console_type!r} is not supported")
+        domain = self._get("console_port", instance_uuid)
+        if domain.power_state not in (PowerState.RUNNING, PowerState.PAUSED):
+            raise ConsoleNotAvailable(f"instance {instance_uuid} is not running")
+        return 5900 if console_type == "novnc" else domain.serial_port
 
     def destroy(self, instance_uuid: str, *, keep_files: bool = False) -> None:
         self._record("destroy", instance_uuid)

@@ -230,7 +230,8 @@ class ImageCache:
                                     "upload a self-contained image (qemu-img convert)")
 
     def _info(self, path: str, disk_format: str | None) -> dict:
-        argv = ["qemu-img", "info", "--output=json"]
+        # -U (force share): only reads the header, also of a disk a running guest holds.
+        argv = ["qemu-img", "info", "-U", "--output=json"]
         if disk_format:
             argv += ["-f", disk_format]
         out = self._run(argv + [path], f"inspect {path}")

@@ -18,14 +18,24 @@ from typing import Any
 
 from oslo_config import cfg
 
-from agents.compute import configdrive, domain_xml, paths
+from agents.compute import conf as compute_conf
+from agents.compute import configdrive, disks, domain_xml, paths
 from agents.compute import power_state as ps
-from agents.compute.driver import ComputeDriver
-from agents.compute.exception import ComputeError, InstanceNotFound, InvalidPowerState
+from agents.compute.driver import CONSOLE_TYPES, ComputeDriver
+from agents.compute.exception import (
+    ComputeError,
+    ConsoleNotAvailable,
+    InstanceNotFound,
+    InvalidPowerState,
+    NotSupported,
+)
 from agents.compute.imagecache import Fetcher, ImageCache
+from agents.compute.libvirt_disk_ops import DiskOpsMixin
 from agents.compute.libvirt_host import Host
 from agents.compute.model import HostResources, Instance, InstanceInfo, canonical_uuid
 from agents.compute.power_state import PowerState
+from agents.compute.serial_ports import SerialPorts
+from common import processutils
 
 LOG = logging.getLogger(__name__)
 
@@ -35,23 +45,30 @@ SHUTDOWN_ACPI_POWER_BTN = 1
 SAVE_RUNNING = 2
 UNDEFINE_MANAGED_SAVE, UNDEFINE_SNAPSHOTS_METADATA, UNDEFINE_NVRAM = 1, 2, 4
 GIB = 1024 ** 3
+STALE_SNAPSHOT_AGE = 86400  # s: a snapshot copy this old is a crashed agent's leftover
 POLL_INTERVAL = 0.1  # seconds between state checks while waiting for a guest to stop
 
 
-class LibvirtDriver(ComputeDriver):
+class LibvirtDriver(DiskOpsMixin, ComputeDriver):
     """ComputeDriver on the local libvirtd."""
 
     def __init__(self, conf: cfg.ConfigOpts, image_cache: ImageCache, *,
                  host: Host | None = None,
                  build_config_drive: Callable[..., str] = configdrive.build,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic,
+                 execute: disks.Execute = processutils.execute,
+                 serial_ports: SerialPorts | None = None):
         self._opts = conf.compute
+        self.owner = conf.host  # tagged on every domain: which agent owns it
         self.host = host or Host(self._opts.libvirt_uri)
         self.image_cache = image_cache
         self._build_config_drive = build_config_drive
         self._sleep = sleep
         self._clock = clock
+        self._execute = execute
+        self.serial_ports = serial_ports or SerialPorts(
+            *compute_conf.serial_port_range(conf), listen=self._opts.serial_listen)
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts, fetch: Fetcher) -> LibvirtDriver:
@@ -64,6 +81,11 @@ class LibvirtDriver(ComputeDriver):
 
     # ------------------------------------------------------------- lifecycle
     def spawn(self, instance: Instance) -> InstanceInfo:
+        return self._create(instance, start=True, keep_console_log=False)
+
+    def _create(self, instance: Instance, *, start: bool, keep_console_log: bool,
+                serial_port: int | None = None) -> InstanceInfo:
+        """Disks, config drive, definition, start; on failure remove what was made."""
         files = self._paths(instance.uuid)
         timings: dict[str, float] = {}  # logged per stage, for boot latency breakdowns
         try:
@@ -73,35 +95,40 @@ class LibvirtDriver(ComputeDriver):
             with _timed(timings, "disk"):
                 self.image_cache.create_overlay(instance.image, files.disk,
                                                 instance.flavor.root_gb)
-            if instance.config_drive:
+            if self._wants_config_drive(instance):
                 with _timed(timings, "config_drive"):
                     self._build_config_drive(instance, files.config_drive,
                                              tool=self._opts.mkisofs)
-            xml = domain_xml.build(self.domain_spec(instance, files))
-            with _timed(timings, "define_and_start"), self.host.errors(instance.uuid, "spawn"):
-                dom = self.host.connection().defineXMLFlags(xml, DEFINE_VALIDATE)
-                if not dom.isActive():
-                    dom.createWithFlags(0)
+            with _timed(timings, "define_and_start"):
+                dom = self._define(instance, files, serial_port)
+                if start:
+                    with self.host.errors(instance.uuid, "start"):
+                        if not dom.isActive():
+                            dom.createWithFlags(0)
         except Exception as exc:
             if isinstance(exc, ComputeError):
-                LOG.warning("spawn of instance %s failed: %s; removing what it created",
+                LOG.warning("creating instance %s failed: %s; removing what was created",
                             instance.uuid, exc)
             else:
-                LOG.exception("spawn of instance %s failed; removing what it created",
+                LOG.exception("creating instance %s failed; removing what was created",
                               instance.uuid)
             with contextlib.suppress(ComputeError):
-                self.destroy(instance.uuid)
+                if keep_console_log:
+                    self._remove_domain_and_disks(instance.uuid)
+                else:
+                    self.destroy(instance.uuid)
             raise
-        LOG.info("spawned instance %s: %s", instance.uuid,
+        LOG.info("created instance %s: %s", instance.uuid,
                  ", ".join(f"{stage} {took:.3f} s" for stage, took in timings.items()))
         return self.get_info(instance.uuid)
 
-    def domain_spec(self, instance: Instance, files: paths.InstancePaths) -> domain_xml.DomainSpec:
+    def domain_spec(self, instance: Instance, files: paths.InstancePaths,
+                    serial_port: int | None = None) -> domain_xml.DomainSpec:
         """The domain XML data for instance (public so tests can inspect it)."""
         disks = [domain_xml.Disk(files.disk, "vda",
                                  backing_file=self.image_cache.base_path(instance.image.id),
                                  backing_format=instance.image.disk_format)]
-        if instance.config_drive:
+        if self._wants_config_drive(instance):
             if self._opts.config_drive_bus == "ide":
                 disks.append(domain_xml.Disk(files.config_drive, "hdc", bus="ide",
                                              device="cdrom", driver_type="raw", readonly=True))
@@ -116,10 +143,13 @@ class LibvirtDriver(ComputeDriver):
             uuid=instance.uuid, display_name=instance.name, project_id=instance.project_id,
             user_id=instance.user_id, flavor_name=instance.flavor.name,
             image_id=instance.image.id, memory_mib=instance.flavor.memory_mb,
-            vcpus=instance.flavor.vcpus, console_log=files.console_log, disks=tuple(disks),
+            vcpus=instance.flavor.vcpus, root_gb=instance.flavor.root_gb,
+            console_log=files.console_log, disks=tuple(disks),
             interfaces=nics, virt_type=self._opts.virt_type, machine=self._opts.machine_type,
             cpu_mode=self._opts.cpu_mode,
-            vnc_listen=self._opts.vnc_listen if self._opts.vnc_enabled else None)
+            vnc_listen=self._opts.vnc_listen if self._opts.vnc_enabled else None,
+            owner_host=self.owner, serial_port=serial_port,
+            serial_listen=self._opts.serial_listen)
 
     def destroy(self, instance_uuid: str, *, keep_files: bool = False) -> None:
         try:
@@ -193,6 +223,31 @@ class LibvirtDriver(ComputeDriver):
         # Starting a domain that has a managed save image restores it.
         self._act(instance_uuid, "resume", lambda dom: dom.createWithFlags(0))
 
+    # --------------------------------------------------------------- consoles
+    def console_port(self, instance_uuid: str, console_type: str) -> int:
+        if console_type not in CONSOLE_TYPES:
+            raise NotSupported(f"console type {console_type!r} is not one of "
+                               f"{', '.join(CONSOLE_TYPES)}")
+        dom, state = self._domain(instance_uuid)
+        if state not in (PowerState.RUNNING, PowerState.PAUSED):
+            raise ConsoleNotAvailable(f"instance {instance_uuid} is {state.name.lower()}; "
+                                      "start it to reach its console")
+        xml = self.host.xml(instance_uuid, dom)
+        port = domain_xml.vnc_port(xml) if console_type == "novnc" \
+            else domain_xml.serial_port(xml)
+        if port is None:
+            raise ConsoleNotAvailable(f"instance {instance_uuid} has no {console_type} "
+                                      "console; it was defined without one (rebuild or "
+                                      "resize it to get one)")
+        return port
+
+    def cleanup_image_cache(self, min_age: float) -> list[str]:
+        stale = disks.remove_stale(paths.snapshot_dir(self._opts.instances_path),
+                                   STALE_SNAPSHOT_AGE)
+        if stale:
+            LOG.warning("removed %d interrupted snapshot copies: %s", len(stale), stale)
+        return self.image_cache.cleanup(min_age=min_age)
+
     # ---------------------------------------------------------------- status
     def get_info(self, instance_uuid: str) -> InstanceInfo:
         dom = self.host.lookup(instance_uuid)
@@ -200,7 +255,7 @@ class LibvirtDriver(ComputeDriver):
 
     def list_instances(self) -> list[InstanceInfo]:
         infos = []
-        for uuid, dom in self.host.our_domains():
+        for uuid, dom in self.host.our_domains(self.owner):
             with contextlib.suppress(InstanceNotFound):  # undefined while we looked
                 infos.append(self._info(uuid, dom))
         return infos
@@ -225,6 +280,47 @@ class LibvirtDriver(ComputeDriver):
         return self._paths(instance_uuid).console_log
 
     # --------------------------------------------------------------- helpers
+    def _wants_config_drive(self, instance: Instance) -> bool:
+        return instance.config_drive or self._opts.force_config_drive
+
+    def _define(self, instance: Instance, files: paths.InstancePaths,
+                serial_port: int | None = None) -> Any:
+        """(Re)define instance's domain with serial_port, else the port its definition
+        has, else a free one."""
+        with self.serial_ports.reserving():
+            port = serial_port or self._serial_port_of(instance.uuid) or \
+                self.serial_ports.choose(self._serial_ports_in_use())
+            xml = domain_xml.build(self.domain_spec(instance, files, serial_port=port))
+            with self.host.errors(instance.uuid, "define"):
+                return self.host.connection().defineXMLFlags(xml, DEFINE_VALIDATE)
+
+    def _serial_port_of(self, instance_uuid: str) -> int | None:
+        try:
+            dom = self.host.lookup(instance_uuid)
+        except InstanceNotFound:
+            return None
+        return domain_xml.serial_port(self.host.xml(instance_uuid, dom, inactive=True))
+
+    def _serial_ports_in_use(self) -> set[int]:
+        """Serial ports of every domain on this libvirtd, whoever owns it."""
+        with self.host.errors(None, "list domains"):
+            domains = self.host.connection().listAllDomains(0)
+        used = set()
+        for dom in domains:
+            for inactive in (True, False):
+                with contextlib.suppress(ComputeError):  # gone meanwhile, or transient
+                    port = domain_xml.serial_port(self.host.xml(None, dom, inactive))
+                    if port:
+                        used.add(port)
+        return used
+
+    def _remove_domain_and_disks(self, instance_uuid: str) -> None:
+        """Undefine the domain and delete its disks, keeping the console log."""
+        self.destroy(instance_uuid, keep_files=True)
+        files = self._paths(instance_uuid)
+        for path in (files.disk, files.config_drive, files.resize_copy, files.resize_record):
+            disks.unlink_quietly(path)
+
     def _paths(self, instance_uuid: str) -> paths.InstancePaths:
         return paths.InstancePaths(self._opts.instances_path, canonical_uuid(instance_uuid))
 

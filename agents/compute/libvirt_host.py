@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from agents.compute import paths
+from agents.compute import domain_xml, paths
 from agents.compute.exception import (
     ComputeError,
     HypervisorError,
@@ -133,16 +133,44 @@ class Host:
         with self.errors(instance_uuid, "lookup"):
             return self.connection().lookupByName(name)
 
-    def our_domains(self) -> list[tuple[str, Any]]:
-        """(uuid, domain) of every domain named ``instance-<uuid>``."""
+    def our_domains(self, owner: str | None = None) -> list[tuple[str, Any]]:
+        """(uuid, domain) of every domain named ``instance-<uuid>`` that owner owns.
+
+        owner: the agent's ``conf.host`` as tagged in the domain metadata. Several
+        agents (tests, other clouds) may share one libvirtd; a domain tagged with another
+        host, or not tagged at all, belongs to none of ours. None: every domain named
+        ``instance-<uuid>`` (tools only).
+        """
         with self.errors(None, "list domains"):
             domains = self.connection().listAllDomains(0)
-            found = []
-            for dom in domains:
-                uuid = paths.uuid_from_domain_name(dom.name())
-                if uuid:
-                    found.append((uuid, dom))
-            return found
+        found = []
+        for dom in domains:
+            uuid = paths.uuid_from_domain_name(dom.name())
+            if uuid and (owner is None or self.owner_of(uuid, dom) == owner):
+                found.append((uuid, dom))
+        return found
+
+    def owner_of(self, instance_uuid: str, dom: Any) -> str | None:
+        """The host dom's metadata names as its owner (None: untagged, or gone)."""
+        lv = _require_libvirt()
+        try:
+            with self.errors(instance_uuid, "read metadata"):
+                try:
+                    element = dom.metadata(lv.VIR_DOMAIN_METADATA_ELEMENT,
+                                           domain_xml.METADATA_NS, 0)
+                except lv.libvirtError as exc:
+                    if exc.get_error_code() == lv.VIR_ERR_NO_DOMAIN_METADATA:
+                        return None
+                    raise
+        except InstanceNotFound:  # undefined while we looked
+            return None
+        return domain_xml.owner_host(element)
+
+    def xml(self, instance_uuid: str, dom: Any, inactive: bool = False) -> str:
+        """dom's XML: live (running) or persistent (inactive=True) definition."""
+        lv = _require_libvirt()
+        with self.errors(instance_uuid, "read the domain XML"):
+            return dom.XMLDesc(lv.VIR_DOMAIN_XML_INACTIVE if inactive else 0)
 
     def power_state(self, instance_uuid: str, dom: Any) -> tuple[PowerState, str]:
         """(power state, "libvirt-state:reason") of dom, e.g. (SHUTDOWN, "shutoff:shutdown")."""

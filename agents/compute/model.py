@@ -6,12 +6,15 @@ libvirt XML and qemu-img argv: a bad uuid must fail here, not inside a shell-out
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import re
 import uuid as uuidlib
 from collections.abc import Mapping
+from typing import Any
 
-from agents.compute.exception import InvalidInput
+from agents.compute.exception import InvalidInput, NotSupported
 from agents.compute.power_state import PowerState
 
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -138,6 +141,73 @@ class Instance:
         devnames = [vif.devname for vif in self.vifs]
         if len(set(devnames)) != len(devnames):
             raise InvalidInput(f"instance {self.uuid}: the same port is plugged twice")
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> Instance:
+        """The instance an *instance spec* (``common.rpc.compute``) describes.
+
+        user_data arrives base64-encoded, as the API got it, and is decoded here.
+
+        :raises InvalidInput: a field is missing, of the wrong type or invalid.
+        :raises NotSupported: the spec needs what this agent cannot do yet (a boot
+            from volume, attached volumes).
+        """
+        try:
+            return cls._from_spec(spec)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            what = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise InvalidInput(f"instance spec {_spec_uuid(spec)} is malformed ({what}); "
+                               "this is a bug in the conductor that sent it") from exc
+
+    @classmethod
+    def _from_spec(cls, spec: Mapping[str, Any]) -> Instance:
+        uuid = _spec_uuid(spec)
+        if spec.get("volumes"):
+            raise NotSupported(f"instance {uuid}: attaching volumes is not implemented yet "
+                               "on this compute agent")
+        image = spec.get("image")
+        if not image:
+            raise NotSupported(f"instance {uuid}: booting from a volume is not implemented "
+                               "yet; boot from an image")
+        flavor = spec["flavor"]
+        return cls(
+            uuid=uuid, name=str(spec["name"]), project_id=str(spec["project_id"]),
+            user_id=spec.get("user_id"), hostname=spec.get("hostname") or None,
+            availability_zone=spec.get("availability_zone"),
+            config_drive=bool(spec.get("config_drive")),
+            user_data=_decode_user_data(uuid, spec.get("user_data")),
+            public_keys={str(k): str(v) for k, v in (spec.get("public_keys") or {}).items()},
+            metadata={str(k): str(v) for k, v in (spec.get("metadata") or {}).items()},
+            launch_index=int(spec.get("launch_index") or 0),
+            flavor=Flavor(name=str(flavor["name"]), memory_mb=int(flavor["memory_mb"]),
+                          vcpus=int(flavor["vcpus"]), root_gb=int(flavor.get("root_gb") or 0)),
+            image=ImageRef(id=image["id"], disk_format=image.get("disk_format") or "qcow2",
+                           os_hash_algo=image.get("os_hash_algo"),
+                           os_hash_value=image.get("os_hash_value"),
+                           checksum=image.get("checksum")),
+            vifs=tuple(_vif(vif) for vif in spec.get("vifs") or ()))
+
+
+def _spec_uuid(spec: Mapping[str, Any]) -> str:
+    if not isinstance(spec, Mapping):
+        raise InvalidInput(f"an instance spec must be a mapping, not {type(spec).__name__}")
+    return canonical_uuid(spec.get("uuid"), "instance uuid")
+
+
+def _vif(spec: Mapping[str, Any]) -> Vif:
+    kind = spec.get("type") or "ovs"
+    bridge = spec.get("bridge") or ("br-int" if kind == "ovs" else None)
+    return Vif(id=spec["id"], mac=spec["mac"], type=kind, bridge=bridge, mtu=spec.get("mtu"),
+               network_id=spec.get("network_id"))
+
+
+def _decode_user_data(uuid: str, value: str | None) -> bytes | None:
+    if not value:
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput(f"instance {uuid}: user_data is not valid base64") from exc
 
 
 @dataclasses.dataclass(frozen=True)

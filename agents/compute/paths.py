@@ -57,6 +57,16 @@ class InstancePaths:
         return os.path.join(self.directory, "disk.config")
 
     @property
+    def resize_copy(self) -> str:
+        """The root disk as it was before a resize, kept until confirmed or reverted."""
+        return os.path.join(self.directory, "disk.resize-orig")
+
+    @property
+    def resize_record(self) -> str:
+        """What a revert restores besides the disk: power state and old flavor (JSON)."""
+        return os.path.join(self.directory, "resize.json")
+
+    @property
     def console_log(self) -> str:
         """Everything the guest wrote to its serial port (written by virtlogd)."""
         return os.path.join(self.directory, "console.log")
@@ -66,6 +76,11 @@ class InstancePaths:
         os.makedirs(self.directory, mode=DIR_MODE, exist_ok=True)
         os.chmod(self.directory, DIR_MODE)  # makedirs' mode is filtered by the umask
         return self.directory
+
+
+def snapshot_dir(instances_path: str) -> str:
+    """Where snapshots are flattened before their upload (files named after the uuid)."""
+    return os.path.join(instances_path, "snapshots")
 
 
 def list_instance_dirs(instances_path: str) -> list[str]:

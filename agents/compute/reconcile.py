@@ -14,7 +14,9 @@ Rules (mark and sweep, STYLE items 8 and 9):
 - a live instance's domain is left exactly as it is (a running guest keeps running)
   and its power state is reported, so the conductor can sync the database;
 - a live instance with no domain is reported as missing (power state NOSTATE);
-- domains not named ``instance-<uuid>`` are not ours and never appear here.
+- domains not named ``instance-<uuid>``, and domains tagged with another agent's host
+  (or not tagged: see ``domain_xml`` metadata ``owner``), are not ours and never appear
+  here: several agents (tests, other clouds) may share one libvirtd.
 
 The controller's list must be its complete answer: on an RPC error, do not reconcile
 (an empty list would make every guest on the host look orphaned).

@@ -51,6 +51,37 @@ COMPUTE_RPC_OPTS = [
                help="RPC topic the compute agents listen on (each host as its own server)."),
 ]
 
+# How daemons authenticate to the other services' APIs (common.clients): one service
+# user (``stratus-manage bootstrap --service-password`` creates it) with a password.
+SERVICE_AUTH_OPTS = [
+    cfg.StrOpt("auth_url", default="http://127.0.0.1:8770/identity/v3",
+               help="Identity v3 endpoint the service user authenticates against."),
+    cfg.StrOpt("username", default="stratus", help="The service user's name."),
+    cfg.StrOpt("password", default=None, secret=True,
+               help="The service user's password (stratus-manage bootstrap "
+                    "--service-password). Unset: calls to other services fail with a "
+                    "message saying so."),
+    cfg.StrOpt("project_name", default="service", help="Project the token is scoped to."),
+    cfg.StrOpt("user_domain_id", default="default", help="Domain of the service user."),
+    cfg.StrOpt("project_domain_id", default="default", help="Domain of the project."),
+    cfg.StrOpt("region", default="RegionOne",
+               help="Region whose endpoints are taken from the token's catalog."),
+    cfg.StrOpt("interface", default="internal", choices=["public", "internal", "admin"],
+               help="Catalog endpoint interface to use."),
+    cfg.StrOpt("cafile", default=None,
+               help="CA bundle to verify HTTPS endpoints with; unset: the system's."),
+    cfg.FloatOpt("timeout", default=60.0, min=1.0,
+                 help="Seconds to wait for a connection or for the next bytes of an answer."),
+]
+
+IMAGE_CLIENT_OPTS = [
+    cfg.StrOpt("endpoint_override", default=None,
+               help="Image API URL to use instead of the catalog's (e.g. "
+                    "http://127.0.0.1:8770/image)."),
+    cfg.IntOpt("chunk_size", default=1 << 20, min=4096,
+               help="Bytes per chunk when streaming image data in either direction."),
+]
+
 
 def register(conf: cfg.ConfigOpts) -> None:
     """Register the shared option groups on conf."""
@@ -60,6 +91,8 @@ def register(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(SERVICE_OPTS, group="service")
     conf.register_opts(CONDUCTOR_OPTS, group="conductor")
     conf.register_opts(COMPUTE_RPC_OPTS, group="compute_rpc")
+    conf.register_opts(SERVICE_AUTH_OPTS, group="service_auth")
+    conf.register_opts(IMAGE_CLIENT_OPTS, group="image_client")
 
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
@@ -70,6 +103,8 @@ def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
         ("service", SERVICE_OPTS),
         ("conductor", CONDUCTOR_OPTS),
         ("compute_rpc", COMPUTE_RPC_OPTS),
+        ("service_auth", SERVICE_AUTH_OPTS),
+        ("image_client", IMAGE_CLIENT_OPTS),
     ]
 
 

@@ -24,6 +24,10 @@ from controller.runtime import Runtime
 LOG = logging.getLogger(__name__)
 
 DEFAULT_ROLES = ("admin", "member", "reader", "service")
+SERVICE_PROJECT = "service"
+# The service user acts for every project (image data, ports, volumes): admin, plus the
+# service role that policies name for service-to-service calls.
+SERVICE_ROLES = ("admin", "service")
 
 # (type, name, path below the API's public URL). Each service adds itself here.
 CATALOG = [
@@ -41,6 +45,9 @@ class Options:
     admin_project: str = "admin"
     region: str = "RegionOne"
     demo_password: str | None = None
+    # The user daemons authenticate as ([service_auth]); None: not created.
+    service_password: str | None = None
+    service_user: str = "stratus"
     extra_catalog: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
 
 
@@ -62,7 +69,7 @@ def run(rt: Runtime, opts: Options) -> dict[str, str]:
                               lambda n=name: roles.create(rt, ctx, {"name": n})).id
                 for name in DEFAULT_ROLES}
     admin_project = _ensure_project(rt, ctx, opts.admin_project, domain_id)
-    _ensure_project(rt, ctx, "service", domain_id)
+    service_project = _ensure_project(rt, ctx, SERVICE_PROJECT, domain_id)
     admin = _ensure_user(rt, ctx, opts.admin_user, opts.admin_password, domain_id)
     assignments.grant(rt, ctx, "user", admin.id, "project", admin_project.id, role_ids["admin"])
     result = {"admin_user_id": admin.id, "admin_project_id": admin_project.id}
@@ -73,6 +80,13 @@ def run(rt: Runtime, opts: Options) -> dict[str, str]:
             assignments.grant(rt, ctx, "user", demo.id, "project", demo_project.id,
                               role_ids[role])
         result.update(demo_user_id=demo.id, demo_project_id=demo_project.id)
+    if opts.service_password:
+        service_user = _ensure_user(rt, ctx, opts.service_user, opts.service_password,
+                                    domain_id)
+        for role in SERVICE_ROLES:
+            assignments.grant(rt, ctx, "user", service_user.id, "project", service_project.id,
+                              role_ids[role])
+        result.update(service_user_id=service_user.id, service_project_id=service_project.id)
     _ensure_catalog(rt, ctx, opts)
     return result
 

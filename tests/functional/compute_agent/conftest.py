@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -112,7 +113,15 @@ def fetch(guest_image):
 
 
 @pytest.fixture(scope="module")
-def compute_config(libvirt_uri, instances_path):
+def agent_host() -> str:
+    """This module's agent name: it owns only the domains it tags with it, so the
+    running cloud's and other tests' guests on the same libvirtd are never touched."""
+    return f"func-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def compute_config(libvirt_uri, instances_path, agent_host):
     return compute_conf.make(overrides={
         "instances_path": instances_path, "virt_type": VIRT_TYPE, "libvirt_uri": libvirt_uri,
-        "shutdown_timeout": 30, "shutdown_retry_interval": 5})
+        "shutdown_timeout": 30, "shutdown_retry_interval": 5,
+        "serial_port_range": "20000:29999"}, default_overrides={"host": agent_host})

@@ -14,9 +14,10 @@ import uuid
 import pytest
 
 from agents.compute import conf as compute_conf
-from agents.compute import domain_xml, imagecache, paths
+from agents.compute import domain_xml, imagecache, libvirt_host, paths
 from agents.compute.libvirt_driver import LibvirtDriver
 from agents.compute.model import Flavor, ImageRef, Instance, Vif
+from agents.compute.serial_ports import SerialPorts, port_is_free
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed")
 
@@ -36,10 +37,11 @@ def conn(libvirt_uri):
     connection.close()
 
 
-def _spec(config, instance, instances_path):
+def _spec(config, instance, instances_path, serial_port=None):
     cache = imagecache.ImageCache(instances_path, fetch=lambda _: [])
     driver = LibvirtDriver(config, cache)
-    return driver.domain_spec(instance, paths.InstancePaths(instances_path, instance.uuid))
+    return driver.domain_spec(instance, paths.InstancePaths(instances_path, instance.uuid),
+                              serial_port=serial_port)
 
 
 @pytest.mark.parametrize("bus", ["ide", "virtio"])
@@ -52,7 +54,8 @@ def test_every_variant_passes_the_schema(conn, compute_config, instances_path, b
             Vif(id=str(uuid.uuid4()), mac="fa:16:3e:00:00:02", type="bridge", bridge="br-test"),
             Vif(id=str(uuid.uuid4()), mac="fa:16:3e:00:00:03", type="ethernet", bridge=None)]
     inst = _instance(vifs)
-    dom = conn.defineXMLFlags(domain_xml.build(_spec(config, inst, instances_path)),
+    port = 20000 + offloads if bus == "ide" else None  # TCP and pty serial ports
+    dom = conn.defineXMLFlags(domain_xml.build(_spec(config, inst, instances_path, port)),
                               DEFINE_VALIDATE)
     try:
         assert dom.name() == paths.domain_name(inst.uuid)
@@ -75,13 +78,19 @@ def test_qemu_accepts_the_devices(conn, compute_config, instances_path, tmp_path
                     files.disk], check=True)
     with open(files.config_drive, "wb") as drive:
         drive.truncate(1 << 20)
-    dom = conn.defineXMLFlags(domain_xml.build(_spec(compute_config, inst, instances_path)),
-                              DEFINE_VALIDATE)
+    port = SerialPorts(20000, 29999).choose(())
+    dom = conn.defineXMLFlags(domain_xml.build(_spec(compute_config, inst, instances_path,
+                                                     port)), DEFINE_VALIDATE)
     try:
         dom.createWithFlags(libvirt.VIR_DOMAIN_START_PAUSED)
         assert dom.state()[0] == libvirt.VIR_DOMAIN_PAUSED
         live = dom.XMLDesc(0)
         assert "csum='off'" in live and f"tap{inst.vifs[0].id[:11]}" in live
+        assert domain_xml.serial_port(live) == port and domain_xml.vnc_port(live)
+        assert not port_is_free("127.0.0.1", port)  # QEMU listens on the serial port
+        # The owner tag reads back through virDomainGetMetadata.
+        host = libvirt_host.Host(compute_config.compute.libvirt_uri)
+        assert host.owner_of(inst.uuid, dom) == compute_config.host
     finally:
         if dom.isActive():
             dom.destroy()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import time
 import uuid
 
@@ -232,15 +233,34 @@ def _define_orphan(conn, driver, alive: Instance) -> str:
 
 
 def _serial_echo(conn, driver, instance_uuid: str, word: str) -> None:
-    """Type into the guest's serial console (the interactive path a console proxy uses)
-    and see the shell's answer in the console log: the guest really runs."""
-    stream = conn.newStream(0)
-    conn.lookupByName(paths.domain_name(instance_uuid)).openConsole(None, stream, 0)
-    try:
-        stream.send(f"\necho {word}-$((6*7))\n".encode())
-        _wait_console(driver, instance_uuid, f"{word}-42", 1, timeout=30)
-    finally:
-        stream.abort()
+    """Type into the guest's serial console on its TCP port (the path the console proxy
+    takes) and see the shell's answer, on the socket and in the console log: the guest
+    really runs."""
+    port = driver.console_port(instance_uuid, "serial")
+    answer = serial_exchange(port, f"echo {word}-$((6*7))", f"{word}-42")
+    assert f"{word}-42" in answer
+    _wait_console(driver, instance_uuid, f"{word}-42", 1, timeout=30)
+
+
+def serial_exchange(port: int, command: str, expect: str, timeout: float = 30) -> str:
+    """Send command to a raw TCP serial console; return what came back up to expect."""
+    deadline = time.monotonic() + timeout
+    received = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"\n{command}\n".encode())
+        while expect.encode() not in received:
+            if time.monotonic() > deadline:
+                pytest.fail(f"{expect!r} not echoed on serial port {port} within "
+                            f"{timeout} s; got {received[-2000:]!r}")
+            sock.settimeout(max(0.1, deadline - time.monotonic()))
+            try:
+                chunk = sock.recv(4096)
+            except TimeoutError:
+                continue
+            if not chunk:
+                pytest.fail(f"serial port {port} closed the connection")
+            received += chunk
+    return received.decode("utf-8", "replace")
 
 
 def test_failed_spawn_leaves_nothing(driver, conn, cleanup):

@@ -15,14 +15,17 @@ from tests.unit.compute_agent import helpers
 NS = {"s": domain_xml.METADATA_NS}
 
 
-def _spec(instance, **opts):
-    conf = compute_conf.make(overrides={"instances_path": "/srv/instances", **opts})
+def _spec(instance, serial_port=None, **opts):
+    opts.setdefault("force_config_drive", False)
+    conf = compute_conf.make(overrides={"instances_path": "/srv/instances", **opts},
+                             default_overrides={"host": "agent-a"})
     driver = LibvirtDriver(conf, imagecache.ImageCache("/srv/instances", fetch=lambda _: []))
-    return driver.domain_spec(instance, paths.InstancePaths("/srv/instances", instance.uuid))
+    return driver.domain_spec(instance, paths.InstancePaths("/srv/instances", instance.uuid),
+                              serial_port=serial_port)
 
 
-def _xml(instance, **opts) -> ET.Element:
-    return ET.fromstring(domain_xml.build(_spec(instance, **opts)))
+def _xml(instance, serial_port=None, **opts) -> ET.Element:
+    return ET.fromstring(domain_xml.build(_spec(instance, serial_port, **opts)))
 
 
 def test_identity_size_and_machine():
@@ -71,14 +74,57 @@ def test_config_drive_is_ide_cdrom_or_virtio_disk(bus, target, device):
     assert drive.find("source").get("file").endswith("/disk.config")
 
 
+def test_config_drive_is_forced_by_default():
+    inst = helpers.instance(config_drive=False)
+    assert len(_xml(inst, force_config_drive=True).findall("devices/disk")) == 2
+    assert len(_xml(inst, force_config_drive=False).findall("devices/disk")) == 1
+
+
 def test_serial_console_is_logged_and_interactive():
     inst = helpers.instance()
     devices = _xml(inst).find("devices")
     serial = devices.find("serial")
-    assert serial.get("type") == "pty"  # reachable through virDomainOpenConsole
+    assert serial.get("type") == "pty"  # no port given: reachable through OpenConsole
     assert serial.find("log").attrib == {
         "file": f"/srv/instances/{inst.uuid}/console.log", "append": "on"}
     assert devices.find("console/target").attrib == {"type": "serial", "port": "0"}
+
+
+def test_serial_console_on_a_local_tcp_port():
+    inst = helpers.instance()
+    text = domain_xml.build(_spec(inst, serial_port=10123))
+    devices = ET.fromstring(text).find("devices")
+    for element in ("serial", "console"):
+        chardev = devices.find(element)
+        assert chardev.get("type") == "tcp"
+        assert chardev.find("source").attrib == {"mode": "bind", "host": "127.0.0.1",
+                                                 "service": "10123"}
+        assert chardev.find("protocol").get("type") == "raw"
+    assert devices.find("serial/log").get("file").endswith("/console.log")
+    assert domain_xml.serial_port(text) == 10123
+    assert domain_xml.serial_port(domain_xml.build(_spec(inst))) is None
+    with pytest.raises(InvalidInput):
+        domain_xml.build(domain_xml.DomainSpec(**{**_spec(inst).__dict__,
+                                                  "serial_port": 70000}))
+
+
+def test_live_xml_readers():
+    inst = helpers.instance(flavor=helpers.model.Flavor("m1.small", 512, 2, 3))
+    text = domain_xml.build(_spec(inst))
+    assert domain_xml.owner_host(text) == "agent-a"
+    assert domain_xml.flavor_of(text) == {"name": "m1.small", "memory_mb": 512, "vcpus": 2,
+                                          "root_gb": 3}
+    # libvirt's virDomainGetMetadata answers with our element alone, namespace stripped.
+    assert domain_xml.owner_host('<instance>\n  <owner host="agent-b"/>\n</instance>') == \
+        "agent-b"
+    fragment = (f'<instance xmlns="{domain_xml.METADATA_NS}"><owner host="agent-c"/>'
+                "</instance>")
+    assert domain_xml.owner_host(fragment) == "agent-c"
+    assert domain_xml.owner_host("<domain/>") is None
+    assert domain_xml.owner_host("not xml") is None
+    assert domain_xml.vnc_port(text) is None  # autoport: known once running
+    live = text.replace("autoport=\"yes\"", "autoport=\"yes\" port=\"5901\"")
+    assert domain_xml.vnc_port(live) == 5901
 
 
 def test_vnc_on_localhost_with_autoport_or_none():
@@ -122,7 +168,9 @@ def test_metadata_carries_name_project_flavor_image():
     assert meta.findtext("s:name", namespaces=NS) == "web 1"
     assert meta.find("s:project", NS).get("uuid") == helpers.PROJECT_ID
     assert meta.find("s:user", NS).get("uuid") == "u-1"
-    assert meta.find("s:flavor", NS).attrib == {"name": "m1.nano", "memory": "64", "vcpus": "1"}
+    assert meta.find("s:flavor", NS).attrib == {"name": "m1.nano", "memory": "64", "vcpus": "1",
+                                                "disk": "1"}
+    assert meta.find("s:owner", NS).get("host") == "agent-a"
     assert meta.find("s:image", NS).get("uuid") == helpers.IMAGE_ID
 
 

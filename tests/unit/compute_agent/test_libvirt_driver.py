@@ -4,10 +4,13 @@ in tests/functional/compute_agent."""
 
 from __future__ import annotations
 
+import os
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from agents.compute import conf as compute_conf
-from agents.compute import libvirt_host
+from agents.compute import domain_xml, libvirt_host
 from agents.compute.exception import (
     DiskError,
     HypervisorError,
@@ -17,11 +20,14 @@ from agents.compute.exception import (
 )
 from agents.compute.libvirt_driver import LibvirtDriver
 from agents.compute.power_state import PowerState
+from agents.compute.serial_ports import SerialPorts
 from tests.unit.compute_agent import helpers
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python not installed")
 
 RUNNING, PAUSED, SHUTOFF = 1, 3, 5
+GIB = 1024 ** 3
+OWNER = "agent-a"
 
 
 def _error(code, domain=10, message="boom"):
@@ -33,12 +39,34 @@ def _error(code, domain=10, message="boom"):
 class StubDomain:
     """A virDomain look-alike (libvirt's camelCase method names)."""
 
-    def __init__(self, name, state=RUNNING, obeys_button=True):
+    def __init__(self, name, state=RUNNING, obeys_button=True, xml=None):
         self._name = name
         self.libvirt_state = state
         self.obeys_button = obeys_button
         self.saved = False
         self.calls: list[str] = []
+        self.xml = xml or f"<domain><name>{name}</name></domain>"
+
+    def XMLDesc(self, flags):
+        return self.xml
+
+    def metadata(self, kind, uri, flags):
+        assert kind == libvirt.VIR_DOMAIN_METADATA_ELEMENT
+        element = ET.fromstring(self.xml).find(f"metadata/{{{uri}}}instance")
+        if element is None:
+            raise _error(libvirt.VIR_ERR_NO_DOMAIN_METADATA, message="no metadata")
+        # As libvirt does: the element alone, without its namespace.
+        for node in element.iter():
+            node.tag = node.tag.split("}")[-1]
+        return ET.tostring(element, encoding="unicode")
+
+    def suspend(self):
+        self.calls.append("pause")
+        self.libvirt_state = PAUSED
+
+    def resume(self):
+        self.calls.append("unpause")
+        self.libvirt_state = RUNNING
 
     def name(self):
         return self._name
@@ -79,6 +107,8 @@ class StubDomain:
 
     def undefineFlags(self, flags):
         self.calls.append("undefine")
+        if getattr(self, "conn", None) is not None:
+            self.conn.domains.pop(self._name, None)
 
 
 class StubConn:
@@ -107,7 +137,10 @@ class StubConn:
     def defineXMLFlags(self, xml, flags):
         assert flags == libvirt.VIR_DOMAIN_DEFINE_VALIDATE
         name = xml.split("<name>")[1].split("</name>")[0]
-        return self.domains.setdefault(name, StubDomain(name, state=SHUTOFF))
+        dom = self.domains.setdefault(name, StubDomain(name, state=SHUTOFF))
+        dom.xml, dom.conn = xml, self
+        dom.calls.append("define")
+        return dom
 
 
 class Clock:
@@ -122,6 +155,8 @@ class Clock:
 
 
 class NoDisks:
+    """An image cache whose "disks" are text files holding their size in GiB."""
+
     def __init__(self, error=None):
         self.error = error
 
@@ -134,7 +169,32 @@ class NoDisks:
     def create_overlay(self, image, dest, size_gb):
         if self.error:
             raise self.error
-        open(dest, "wb").close()
+        if not os.path.exists(dest):
+            with open(dest, "w") as disk:
+                disk.write(f"{size_gb or 1} image={image.id}")
+
+    def virtual_size(self, path, fmt):
+        with open(path) as disk:
+            return int(disk.read().split()[0]) * GIB
+
+    def resize_overlay(self, path, size_gb):
+        with open(path) as disk:
+            rest = disk.read().split(" ", 1)[1]
+        with open(path, "w") as disk:
+            disk.write(f"{size_gb} {rest}")
+
+
+def _empty_config_drive(instance, path, tool=None):
+    open(path, "wb").close()
+    return path
+
+
+def execute(argv):
+    """cp and qemu-img convert on the text "disks"."""
+    source, dest = argv[-2], argv[-1]
+    with open(source) as src, open(dest, "w") as out:
+        out.write(("flat " if argv[0] == "qemu-img" else "") + src.read())
+    return ""
 
 
 @pytest.fixture
@@ -142,7 +202,8 @@ def env(tmp_path):
     conn = StubConn()
     clock = Clock()
     conf = compute_conf.make(overrides={"instances_path": str(tmp_path), "virt_type": "qemu",
-                                        "shutdown_timeout": 30, "shutdown_retry_interval": 10})
+                                        "shutdown_timeout": 30, "shutdown_retry_interval": 10},
+                             default_overrides={"host": OWNER})
     opened = []
 
     def opener(uri):
@@ -150,13 +211,19 @@ def env(tmp_path):
         return conn
 
     driver = LibvirtDriver(conf, NoDisks(), host=libvirt_host.Host("test:///", opener),
-                           sleep=clock.sleep, clock=clock)
+                           sleep=clock.sleep, clock=clock, execute=execute,
+                           build_config_drive=_empty_config_drive,
+                           serial_ports=SerialPorts(10000, 10009, is_free=lambda h, p: True))
     return driver, conn, clock, opened
 
 
-def _add(conn, **kw):
+def _add(conn, owner=OWNER, **kw):
     inst = helpers.instance()
-    dom = StubDomain(f"instance-{inst.uuid}", **kw)
+    xml = domain_xml.build(domain_xml.DomainSpec(
+        uuid=inst.uuid, display_name="x", project_id="p", memory_mib=64, vcpus=1,
+        console_log="/x/console.log", disks=(domain_xml.Disk("/x/disk", "vda"),),
+        owner_host=owner))
+    dom = StubDomain(f"instance-{inst.uuid}", xml=xml, **kw)
     conn.domains[dom.name()] = dom
     return inst.uuid, dom
 
@@ -252,7 +319,8 @@ def test_spawn_defines_starts_and_unwinds_on_failure(env, tmp_path):
     driver.destroy(inst.uuid)
     assert not (tmp_path / inst.uuid).exists()
 
-    conf = compute_conf.make(overrides={"instances_path": str(tmp_path)})
+    conf = compute_conf.make(overrides={"instances_path": str(tmp_path)},
+                             default_overrides={"host": OWNER})
     failing = LibvirtDriver(conf, NoDisks(DiskError("qemu-img broke")), host=driver.host)
     other = helpers.instance()
     with pytest.raises(DiskError):
@@ -265,6 +333,9 @@ def test_foreign_domains_are_ignored(env):
     driver, conn, _, _ = env
     conn.domains["my-own-vm"] = StubDomain("my-own-vm")
     conn.domains["instance-not-a-uuid"] = StubDomain("instance-not-a-uuid")
+    _add(conn, owner="agent-b")  # another agent's guest on the same libvirtd
+    untagged = helpers.instance().uuid  # e.g. defined by hand, or by an older agent
+    conn.domains[f"instance-{untagged}"] = StubDomain(f"instance-{untagged}")
     uuid, _ = _add(conn)
     assert [info.uuid for info in driver.list_instances()] == [uuid]
 
