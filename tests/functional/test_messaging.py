@@ -11,7 +11,7 @@ import pytest
 from common import log, messaging
 from common.context import RequestContext, current_request_id
 from controller import services
-from controller.conductor.daemon import ConductorManager
+from controller.conductor.manager import ConductorManager
 from controller.db import base as db_base
 from controller.db import migration
 from controller.runtime import Runtime
@@ -46,8 +46,8 @@ def test_request_id_reaches_the_rpc_server_log(rpc_conf):
     topic = f"test-conductor-{uuid.uuid4().hex[:8]}"
     server = messaging.rpc_server(rpc_conf, topic, [ConductorManager(rt)])
     capture = _Capture()
-    logging.getLogger("controller.conductor.daemon").addHandler(capture)
-    logging.getLogger("controller.conductor.daemon").setLevel(logging.INFO)
+    logging.getLogger("controller.conductor.manager").addHandler(capture)
+    logging.getLogger("controller.conductor.manager").setLevel(logging.INFO)
     server.start()
     try:
         ctx = RequestContext()
@@ -74,7 +74,7 @@ def test_request_id_reaches_the_rpc_server_log(rpc_conf):
     finally:
         server.stop()
         server.wait()
-        logging.getLogger("controller.conductor.daemon").removeHandler(capture)
+        logging.getLogger("controller.conductor.manager").removeHandler(capture)
 
 
 def test_services_go_down_after_missing_heartbeats(rpc_conf):
