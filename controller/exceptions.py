@@ -75,6 +75,12 @@ class UnsupportedMediaType(StratusError):
     message = "The request body must be JSON."
 
 
+class ServiceUnavailable(StratusError):
+    code = 503
+    title = "Service Unavailable"
+    message = "A service this request needs is not reachable; try again later."
+
+
 class OverQuota(StratusError):
     code = 403
     title = "Forbidden"

@@ -17,7 +17,8 @@ Formatter = Callable[[exceptions.StratusError], dict[str, Any]]
 
 _NOVA_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden",
                404: "itemNotFound", 405: "methodNotAllowed", 406: "notAcceptable",
-               409: "conflictingRequest", 413: "overLimit", 415: "unsupportedMediaType"}
+               409: "conflictingRequest", 413: "overLimit", 415: "unsupportedMediaType",
+               501: "notImplemented", 503: "serviceUnavailable"}
 
 
 def keystone_fault(error: exceptions.StratusError) -> dict[str, Any]:

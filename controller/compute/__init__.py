@@ -1,1 +1,2 @@
-"""Compute service layer: flavors and key pairs (servers come later)."""
+"""Compute service layer: servers, their actions and consoles, server groups, quotas,
+compute services and hypervisors; flavors and key pairs."""

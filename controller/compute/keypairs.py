@@ -19,11 +19,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from common.context import RequestContext
 from controller import exceptions
+from controller.compute import quotas
 from controller.db.base import utcnow
 from controller.db.models.compute import KeyPair
 from controller.runtime import Runtime
 
-MAX_KEYPAIRS = 100  # per user, as Nova's default key_pairs quota
 TYPES = ("ssh", "x509")
 _SAFE_CHARS = frozenset("_- " + string.digits + string.ascii_letters)
 
@@ -86,7 +86,8 @@ def create(rt: Runtime, ctx: RequestContext, user_id: str, name: str,
     """Import public_key, or generate a key pair; return it and the private key (if new).
 
     :raises BadRequest: bad name, type or key. :raises Conflict: the name is taken.
-    :raises OverQuota: the user has MAX_KEYPAIRS already.
+    :raises OverQuota: the user has as many key pairs as the key_pairs quota of ctx's
+        project (``[quota] key_pairs`` unless an admin set it) allows.
     """
     validate_name(name)
     if key_type not in TYPES:
@@ -101,10 +102,12 @@ def create(rt: Runtime, ctx: RequestContext, user_id: str, name: str,
         fingerprint = ssh_fingerprint(public_key)
     else:
         fingerprint = x509_fingerprint(public_key)
+    limit = quotas.limits(rt, ctx.project_id)["key_pairs"] if ctx.project_id \
+        else rt.conf.quota.key_pairs
     with rt.db.session() as session:
         count = session.scalar(sa.select(sa.func.count()).select_from(KeyPair).where(
             KeyPair.user_id == user_id))
-        if count >= MAX_KEYPAIRS:
+        if 0 <= limit <= count:
             raise exceptions.OverQuota("Quota exceeded, too many key pairs.")
         if session.scalar(sa.select(KeyPair.id).where(KeyPair.user_id == user_id,
                                                       KeyPair.name == name)):

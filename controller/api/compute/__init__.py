@@ -1,4 +1,6 @@
-"""Compute v2.1 (Nova-compatible), served under /compute: flavors, key pairs, zones, limits.
+"""Compute v2.1 (Nova-compatible), served under /compute: servers and their actions,
+consoles, metadata, tags and instance actions; server groups, quotas, limits, flavors,
+key pairs, zones, services and hypervisors.
 
 Every request is served at a negotiated microversion (OpenStack-API-Version: compute X.Y
 or the legacy X-OpenStack-Nova-API-Version), echoed back on every response.
@@ -41,9 +43,20 @@ def at_least(text: str) -> bool:
 
 # Importing the handler modules registers their routes on bp.
 from controller.api.compute import (  # noqa: E402,F401
+    aggregates,
     availability_zones,
+    consoles,
     flavors,
+    hypervisors,
+    instance_actions,
     keypairs,
     limits,
+    quota_sets,
+    server_actions,
+    server_groups,
+    server_metadata,
+    server_tags,
+    servers,
+    services,
     versions,
 )

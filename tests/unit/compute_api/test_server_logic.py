@@ -1,0 +1,150 @@
+"""Server logic without a database: state rules, status filters, create-request checks,
+quota messages and list ordering."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.context import RequestContext
+from controller import exceptions, quotas
+from controller.compute import (
+    actions,
+    compute_services,
+    server_create,
+    server_list,
+    server_metadata,
+    server_requests,
+    states,
+)
+from controller.compute import quotas as compute_quotas
+
+ADMIN = RequestContext(roles=["admin"], project_id="p-admin")
+MEMBER = RequestContext(roles=["member"], project_id="p1")
+
+
+@pytest.mark.parametrize(("action", "vm_state", "task_state", "allowed"), [
+    ("stop", "active", None, True),
+    ("stop", "stopped", None, False),
+    ("stop", "active", "powering-off", False),
+    ("start", "stopped", None, True),
+    ("reboot_soft", "active", "rebooting", True),
+    ("reboot_soft", "stopped", None, False),
+    ("reboot_hard", "error", "rebooting", True),
+    ("resize", "active", None, True),
+    ("resize", "paused", None, False),
+    ("confirm_resize", "resized", None, True),
+    ("delete", "building", "scheduling", True),
+    ("delete", "active", "deleting", False),
+    ("snapshot", "suspended", None, True),
+    ("console", "active", "image_snapshot", True),
+    ("console", "stopped", None, False),
+])
+def test_state_table(action, vm_state, task_state, allowed):
+    rule = states.ACTIONS[action]
+    if allowed:
+        actions.check(action, rule, "u1", vm_state, task_state)
+    else:
+        with pytest.raises(exceptions.Conflict, match="Cannot '.*' instance u1 while it is"):
+            actions.check(action, rule, "u1", vm_state, task_state)
+
+
+def test_metadata_and_tag_rules_accept_any_task():
+    actions.check("update_instance_metadata", server_metadata.METADATA_RULE, "u", "active",
+                  "powering-off")
+    with pytest.raises(exceptions.Conflict, match="vm_state building"):
+        actions.check("update_instance_metadata", server_metadata.METADATA_RULE, "u",
+                      "building", None)
+    actions.check("update tag", server_metadata.TAGS_RULE, "u", "shelved", None)
+
+
+def test_status_filter():
+    assert server_list.status_filter(["ACTIVE"]) == ({"active"}, None)
+    vm_states, tasks = server_list.status_filter(["reboot"])
+    assert vm_states == {"active"} and tasks == set(states.SOFT_REBOOT_STATES)
+    vm_states, tasks = server_list.status_filter(["SHUTOFF", "RESIZE"])
+    assert vm_states == {"stopped", "active"} and tasks is None
+    assert server_list.status_filter(["BOGUS"]) == (set(), set())
+
+
+def test_deleted_status_is_admin_only():
+    query = server_list.ListQuery(project_id="p1", statuses=["DELETED"])
+    with pytest.raises(exceptions.Forbidden, match="Only administrators"):
+        server_list.conditions(MEMBER, query)
+    assert server_list.conditions(ADMIN, query)
+
+
+def test_sort_keys():
+    assert len(server_list.order(MEMBER, [])) == 2  # created_at desc, uuid desc
+    assert len(server_list.order(MEMBER, [("vcpus", "asc")])) == 1  # ignored key
+    with pytest.raises(exceptions.Forbidden, match="sort servers by host"):
+        server_list.order(MEMBER, [("host", "asc")])
+    assert server_list.order(ADMIN, [("host", "asc")])
+    with pytest.raises(exceptions.BadRequest):
+        server_list.order(MEMBER, [("display_name", "sideways")])
+    with pytest.raises(exceptions.BadRequest):
+        server_list.order(MEMBER, [("password", "asc")])
+
+
+def test_bad_name_regex_is_400():
+    with pytest.raises(exceptions.BadRequest, match="regular expression"):
+        server_list.conditions(MEMBER, server_list.ListQuery(project_id="p1", name="(["))
+
+
+@pytest.mark.parametrize(("name", "hostname"), [
+    ("web 1", "web-1"), ("A_B.c", "a-b-c"), ("..--x--..", "x"), ("ünïcode", "ncode"),
+    ("!!!", "server-u1"), ("x" * 80, "x" * 63)])
+def test_hostname_from_name(name, hostname):
+    assert server_requests.sanitize_hostname(name, "server-u1") == hostname
+
+
+def test_network_requests():
+    assert server_requests.network_request(None) == "auto"
+    assert server_requests.network_request([]) == "auto"
+    assert server_requests.network_request("none") == "none"
+    with pytest.raises(exceptions.BadRequest, match="Networks are not available"):
+        server_requests.network_request([{"uuid": "n1"}])
+
+
+def test_boot_image_from_request():
+    image = "8c8bb2e4-6f5c-4b0e-9e53-1c2b7e7c0000"
+    make = server_create.CreateRequest
+    assert server_requests.boot_image_id(make(name="x", flavor_ref="1", image_ref=image)) \
+        == image
+    local = [{"source_type": "image", "uuid": image, "destination_type": "local",
+              "boot_index": "0"}]
+    assert server_requests.boot_image_id(make(name="x", flavor_ref="1", image_ref="",
+                                            block_device_mapping_v2=local)) == image
+    for bdms in ([{"source_type": "volume", "uuid": "v", "boot_index": 0}],
+                 local + local, [{**local[0], "destination_type": "volume"}]):
+        with pytest.raises(exceptions.BadRequest, match="Volumes are not available"):
+            server_requests.boot_image_id(make(name="x", flavor_ref="1", image_ref=image,
+                                             block_device_mapping_v2=bdms))
+    with pytest.raises(exceptions.BadRequest, match="Invalid imageRef"):
+        server_requests.boot_image_id(make(name="x", flavor_ref="1"))
+    with pytest.raises(exceptions.BadRequest, match="Volumes"):
+        server_requests.boot_image_id(make(name="x", flavor_ref="1", image_ref=image,
+                                         block_device_mapping=[{"volume_id": "v"}]))
+
+
+def test_user_data_must_be_base64():
+    server_requests.check_user_data(None)
+    server_requests.check_user_data("I2Nsb3VkLWNvbmZpZwo=")
+    server_requests.check_user_data("I2Nsb3Vk\nLWNvbmZpZwo=")  # wrapped lines, as Nova
+    with pytest.raises(exceptions.BadRequest, match="base 64"):
+        server_requests.check_user_data("abc")
+
+
+def test_quota_messages():
+    excess = quotas.over({"instances": 1, "cores": 2}, {"instances": 10, "cores": 19},
+                         {"instances": 10, "cores": 20})
+    assert compute_quotas.over_message(excess) == (
+        "Quota exceeded for instances, cores: Requested 1, 2, but already used 10, 19 of "
+        "10, 20 instances, cores")
+    assert quotas.over({"ram": 512}, {"ram": 0}, {"ram": -1}) == []
+
+
+def test_console_url_types_and_host_status_names():
+    from controller.compute import consoles
+
+    assert set(consoles.TYPES) == {"novnc", "serial"}
+    assert compute_services.COMPUTE_BINARY == "stratus-compute-agent"
