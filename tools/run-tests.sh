@@ -23,22 +23,19 @@ su postgres -c "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='stratus'\"" | 
 su postgres -c "psql -tAc \"SELECT 1 FROM pg_database WHERE datname='stratus_test'\"" |
     grep -q 1 || su postgres -c "createdb -O stratus stratus_test"
 step "libvirt"
-if ! virsh -c qemu:///system version > /dev/null 2>&1; then
-    if have_systemd; then
-        systemctl start virtlogd libvirtd
-    else
-        pgrep -x virtlogd > /dev/null || virtlogd -d
-        pgrep -x libvirtd > /dev/null || libvirtd -d
-    fi
-fi
-for _ in $(seq 1 50); do virsh -c qemu:///system version > /dev/null 2>&1 && break; sleep 0.2; done
+start_libvirt
 
 export STRATUS_TEST_POSTGRES_URL=postgresql+psycopg2://stratus:stratus@127.0.0.1/stratus_test
-export STRATUS_TEST_TRANSPORT_URL=rabbit://guest:guest@127.0.0.1:5672/
 
 step "All-in-one cloud (tools/stack.sh)"
 step_done
 "$STRATUS_REPO/tools/stack.sh"
+
+step "RabbitMQ vhost for the tests"
+# The tests' RPC never shares queues with the cloud stack.sh runs beside them.
+rabbitmqctl -q add_vhost stratus-test 2>/dev/null || true
+rabbitmqctl -q set_permissions -p stratus-test guest '.*' '.*' '.*'
+export STRATUS_TEST_TRANSPORT_URL=rabbit://guest:guest@127.0.0.1:5672/stratus-test
 
 step "tox"
 TOOLS_VENV=/opt/stratus/tools-venv

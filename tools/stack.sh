@@ -14,7 +14,8 @@ step "Debian packages"
 apt_install python3 python3-venv python3-dev build-essential bc curl rabbitmq-server \
     qemu-utils busybox-static linux-image-cloud-amd64 syslinux syslinux-common extlinux \
     mtools dosfstools fdisk cpio pkg-config libvirt-dev libvirt-daemon-system \
-    libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-block-extra xorriso
+    libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-block-extra xorriso \
+    novnc
 
 step "Python virtualenv at $STRATUS_VENV"
 if [ ! -x "$STRATUS_VENV/bin/python" ]; then
@@ -27,6 +28,13 @@ for tool in openstack swift; do
     [ -e "/usr/local/bin/$tool" ] || ln -s "$STRATUS_VENV/bin/$tool" "/usr/local/bin/$tool"
 done
 
+step "Guest image stratus-tiny"
+GUEST_IMAGE=$STRATUS_STATE/guest/stratus-tiny.qcow2
+[ -f "$GUEST_IMAGE" ] || STRATUS_NO_APT=1 "$STRATUS_REPO/tools/build-guest-image.sh" "$GUEST_IMAGE"
+
+step "libvirt"
+start_libvirt
+
 step "Configuration in $STRATUS_ETC"
 mkdir -p "$STRATUS_ETC" "$STRATUS_STATE" "$STRATUS_LOG_DIR" "$STRATUS_RUN_DIR"
 chmod 0750 "$STRATUS_ETC"
@@ -38,6 +46,7 @@ secret() {  # file: a password generated once and kept
 }
 ADMIN_PASSWORD=${ADMIN_PASSWORD:-$(secret "$STRATUS_ETC/admin-password")}
 DEMO_PASSWORD=${DEMO_PASSWORD:-$(secret "$STRATUS_ETC/demo-password")}
+SERVICE_PASSWORD=$(secret "$STRATUS_ETC/service-password")
 PUBLIC_URL="http://$HOST_IP:8770"
 if [ ! -f "$STRATUS_ETC/stratus.conf" ]; then
     cat > "$STRATUS_ETC/stratus.conf" <<CONF
@@ -63,6 +72,21 @@ key_repository = $STRATUS_ETC/fernet-keys
 CONF
 fi
 sed -i "s|^public_endpoint = .*|public_endpoint = $PUBLIC_URL|" "$STRATUS_ETC/stratus.conf"
+# Sections added by later releases go into an existing file too (keys already set stay).
+if ! grep -q "^virt_type" "$STRATUS_ETC/stratus.conf"; then
+    VIRT_TYPE=${VIRT_TYPE:-$(probe_virt_type "$GUEST_IMAGE")}
+    echo "    guests run with virt_type = $VIRT_TYPE"
+fi
+# The all-in-one host also runs the whole control plane: no memory overcommit there.
+ensure_conf "$STRATUS_ETC/stratus.conf" compute "virt_type = ${VIRT_TYPE:-qemu}" \
+    "instances_path = $STRATUS_STATE/instances" "ram_allocation_ratio = 1.0"
+ensure_conf "$STRATUS_ETC/stratus.conf" service_auth \
+    "auth_url = http://127.0.0.1:8770/identity/v3" "username = stratus" \
+    "password = $SERVICE_PASSWORD" "project_name = service" "user_domain_id = default" \
+    "project_domain_id = default"
+ensure_conf "$STRATUS_ETC/stratus.conf" console \
+    "novncproxy_base_url = http://$HOST_IP:6080/vnc_lite.html" \
+    "serialproxy_base_url = ws://$HOST_IP:6083/"
 chmod 0640 "$STRATUS_ETC/stratus.conf"
 
 step "RabbitMQ"
@@ -76,6 +100,7 @@ MANAGE=("$STRATUS_VENV/bin/stratus-manage" --config-file "$STRATUS_ETC/stratus.c
 "${MANAGE[@]}" db sync
 "${MANAGE[@]}" fernet setup
 "${MANAGE[@]}" bootstrap --admin-password "$ADMIN_PASSWORD" --demo-password "$DEMO_PASSWORD" \
+    --service-password "$SERVICE_PASSWORD" \
     --public-url "$PUBLIC_URL" \
     --service "object-store:swift:http://$HOST_IP:8780/v1/AUTH_%(project_id)s" \
     > "$STRATUS_STATE/bootstrap.json"
@@ -131,9 +156,7 @@ YAML
 step "Checking the cloud answers"
 OS_CLOUD=stratus-admin openstack token issue -f value -c expires > /dev/null
 
-step "Guest image stratus-tiny"
-GUEST_IMAGE=$STRATUS_STATE/guest/stratus-tiny.qcow2
-[ -f "$GUEST_IMAGE" ] || STRATUS_NO_APT=1 "$STRATUS_REPO/tools/build-guest-image.sh" "$GUEST_IMAGE"
+step "Registering stratus-tiny in the image service"
 if ! OS_CLOUD=stratus-admin openstack image show stratus-tiny -f value -c status 2>/dev/null |
         grep -q active; then
     OS_CLOUD=stratus-admin openstack image delete stratus-tiny 2>/dev/null || true
@@ -141,12 +164,24 @@ if ! OS_CLOUD=stratus-admin openstack image show stratus-tiny -f value -c status
         --container-format bare --file "$GUEST_IMAGE" stratus-tiny -f value -c id > /dev/null
 fi
 step "Flavors m1.nano, m1.tiny, m1.small"
-for spec in "m1.nano 64 1 1" "m1.tiny 512 1 1" "m1.small 2048 20 1"; do
+# m1.nano has 128 MiB, not CirrOS's 64: the Debian cloud kernel needs 67.5 MiB of RAM
+# just to decompress itself (bzImage init_size 51.5 MiB, loaded at 16 MiB).
+for spec in "m1.nano 128 1 1" "m1.tiny 512 1 1" "m1.small 2048 20 1"; do
     read -r flavor ram disk vcpus <<< "$spec"
-    OS_CLOUD=stratus-admin openstack flavor show "$flavor" > /dev/null 2>&1 ||
-        OS_CLOUD=stratus-admin openstack flavor create --public --ram "$ram" --disk "$disk" \
-            --vcpus "$vcpus" "$flavor" > /dev/null
+    have=$(OS_CLOUD=stratus-admin openstack flavor show "$flavor" -f value -c ram 2>/dev/null || true)
+    [ "$have" = "$ram" ] && continue
+    [ -n "$have" ] && OS_CLOUD=stratus-admin openstack flavor delete "$flavor"
+    OS_CLOUD=stratus-admin openstack flavor create --public --ram "$ram" --disk "$disk" \
+        --vcpus "$vcpus" "$flavor" > /dev/null
 done
+
+step "Waiting for the compute host to report"
+for _ in $(seq 1 60); do
+    [ -n "$(OS_CLOUD=stratus-admin openstack hypervisor list -f value -c ID 2>/dev/null)" ] && break
+    sleep 1
+done
+[ -n "$(OS_CLOUD=stratus-admin openstack hypervisor list -f value -c ID 2>/dev/null)" ] ||
+    die "the compute agent did not report this host; see $STRATUS_LOG_DIR/stratus-compute-agent.log"
 step_done
 
 cat <<DONE
@@ -155,7 +190,9 @@ Stratus is up ($(( $(date +%s) - started ))s). API: $PUBLIC_URL   logs: $STRATUS
   export OS_CLOUD=stratus-admin      # or stratus-demo (project demo, role member)
   openstack catalog list
   openstack image list               # stratus-tiny: the test guest (see README)
-  openstack flavor list              # m1.nano (64 MiB), m1.tiny, m1.small
+  openstack flavor list              # m1.nano (128 MiB), m1.tiny, m1.small
+  openstack server create --image stratus-tiny --flavor m1.nano --nic none --wait vm1
+  openstack console log show vm1
   openstack container create c1 && openstack object create c1 FILE
 Credentials are in /etc/openstack/clouds.yaml. Stop with tools/unstack.sh (--purge to
 also remove all state).

@@ -5,9 +5,19 @@ from __future__ import annotations
 from oslo_config import cfg
 
 import common.conf
-from controller.conf import api, database, identity, image, services
+from controller.conf import (
+    api,
+    compute,
+    conductor,
+    console,
+    database,
+    identity,
+    image,
+    scheduler,
+    services,
+)
 
-GROUPS = [api, database, identity, image, services]
+GROUPS = [api, compute, conductor, console, database, identity, image, scheduler, services]
 
 
 def register_all(conf: cfg.ConfigOpts) -> None:
@@ -25,15 +35,19 @@ def _opts(*modules) -> list[tuple[str | None, list[cfg.Opt]]]:
 
 
 def list_api_opts():
-    return _opts(api, database, identity, image)
+    return _opts(api, compute, database, identity, image)
 
 
 def list_scheduler_opts():
-    return _opts(database, services)
+    return _opts(database, scheduler, services)
 
 
 def list_conductor_opts():
-    return _opts(database, services)
+    return _opts(conductor, database, scheduler, services)
+
+
+def list_console_proxy_opts():
+    return _opts(console, database)
 
 
 def make(argv: list[str] | None = None, program: str = "stratus",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import uuid
 from typing import Any
 
@@ -20,6 +21,43 @@ def make_conf(database_url: str, key_repository: str, **groups: dict[str, Any]):
     for group, values in groups.items():
         overrides.setdefault(group, {}).update(values)
     return controller_conf.make(None, overrides=overrides)
+
+
+TEST_TRANSPORT_URL = "STRATUS_TEST_TRANSPORT_URL"
+
+# Every RPC topic a Stratus daemon serves, by option group. Groups a test's code does not
+# register are ignored by oslo.config, so one list serves every branch of the code.
+RPC_TOPICS = {
+    "conductor": ("topic",),
+    "scheduler": ("topic",),
+    "compute_rpc": ("topic",),
+    "network_rpc": ("server_topic", "ovs_topic", "dhcp_topic", "l3_topic"),
+    "volume_rpc": ("agent_topic", "server_topic"),
+}
+
+
+def isolated_rpc(suffix: str | None = None) -> dict[str, dict[str, str]]:
+    """Messaging overrides that keep a test's RPC away from every other test and cloud.
+
+    RabbitMQ names queues after the topic, not the exchange, so a private exchange is not
+    enough: the topics are private too. The transport is STRATUS_TEST_TRANSPORT_URL
+    (tools/run-tests.sh points it at a vhost of its own) when set.
+    """
+    suffix = suffix or uuid.uuid4().hex[:10]
+    overrides: dict[str, dict[str, str]] = {
+        "messaging": {"control_exchange": f"stratus-test-{suffix}"}}
+    if os.environ.get(TEST_TRANSPORT_URL):
+        overrides["messaging"]["transport_url"] = os.environ[TEST_TRANSPORT_URL]
+    for group, names in RPC_TOPICS.items():
+        overrides[group] = {name: f"test-{group}-{name}-{suffix}" for name in names}
+    return overrides
+
+
+def ini(groups: dict[str, dict[str, Any]]) -> str:
+    """groups rendered as INI sections."""
+    return "".join(f"[{group}]\n" + "".join(f"{key} = {value}\n"
+                                            for key, value in values.items())
+                   for group, values in groups.items())
 
 
 def unique(prefix: str) -> str:

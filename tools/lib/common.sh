@@ -65,6 +65,53 @@ stratus_daemons() {
         done
     done
     echo "stratus-object-proxy|$bin/stratus-object-proxy --config-file $STRATUS_ETC/object-proxy.conf"
+    echo "stratus-console-proxy|$bin/stratus-console-proxy --config-file $conf"
+    echo "stratus-compute-agent|$bin/stratus-compute-agent --config-file $conf"
+}
+
+start_libvirt() {  # libvirtd (and virtlogd, which keeps the guests' console logs)
+    if ! virsh -c qemu:///system version > /dev/null 2>&1; then
+        if have_systemd; then
+            systemctl start virtlogd libvirtd
+        else
+            pgrep -x virtlogd > /dev/null || virtlogd -d
+            pgrep -x libvirtd > /dev/null || libvirtd -d
+        fi
+    fi
+    local _
+    for _ in $(seq 1 100); do
+        virsh -c qemu:///system version > /dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    die "libvirtd does not answer on qemu:///system"
+}
+
+probe_virt_type() {  # image: prints kvm when a KVM guest really boots here, else qemu
+    # /dev/kvm can exist and still hang every stock guest kernel (PVM hosts, PLATFORM.md),
+    # so boot the guest image for real and look for its kernel's first lines.
+    local image=$1 log overlay
+    if [ ! -w /dev/kvm ]; then echo qemu; return; fi
+    log=$(mktemp) overlay=$(mktemp --suffix=.qcow2)
+    qemu-img create -q -f qcow2 -F qcow2 -b "$image" "$overlay"
+    timeout 20 qemu-system-x86_64 -enable-kvm -m 128 -display none -no-reboot \
+        -serial "file:$log" -drive "file=$overlay,if=virtio" -nic none > /dev/null 2>&1 || true
+    if grep -aq "Run /init\|stratus-guest ready" "$log"; then echo kvm; else echo qemu; fi
+    rm -f "$log" "$overlay"
+}
+
+ensure_conf() {  # file section "key = value"...: adds the section and missing keys only
+    local file=$1 section=$2 line key
+    shift 2
+    grep -q "^\[$section\]" "$file" || printf '\n[%s]\n' "$section" >> "$file"
+    for line in "$@"; do
+        key=${line%% =*}
+        # Only keys the operator has not set already in that section are added.
+        if ! awk -v s="[$section]" -v k="$key" '
+                $0 == s {in_s=1; next} /^\[/ {in_s=0}
+                in_s && $1 == k {found=1} END {exit !found}' "$file"; then
+            sed -i "/^\[$section\]/a $line" "$file"
+        fi
+    done
 }
 
 start_daemon() {  # name command...

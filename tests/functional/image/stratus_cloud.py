@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from tests.functional import support
+
 USERS = {"admin": ("pw", "admin"), "demo": ("demo", "demo")}
 
 
@@ -59,6 +61,10 @@ class StratusCloud:
         self.store_dir = root / "images"
         self.config = root / "stratus.conf"
         self.users = dict(USERS)
+        # Casts from this server never reach another test's (or the running cloud's)
+        # daemons: a private exchange and private topics.
+        self.messaging = support.isolated_rpc()
+        self.messaging["messaging"]["notification_driver"] = "noop"
         self.config.write_text(f"""
 [DEFAULT]
 state_path = {root}
@@ -73,11 +79,9 @@ public_endpoint = {self.url}
 workers = {workers}
 [identity]
 password_hash_rounds = 4
-[messaging]
-notification_driver = noop
 [image]
 filesystem_store_datadir = {self.store_dir}
-""")
+""" + support.ini(self.messaging))
         self.process: subprocess.Popen | None = None
 
     def manage(self, *args: str) -> None:
