@@ -7,9 +7,12 @@ API's answer.
 
 from __future__ import annotations
 
+import urllib.parse
 import uuid
 
+import openstack
 import pytest
+import websocket
 
 from tests.e2e import compute_support as host
 from tests.e2e.compute_support import BOOT_TIMEOUT, wait_for
@@ -78,6 +81,47 @@ def test_boot_reaches_active_with_a_real_guest(demo_cli, server):
     console = _wait_ready(demo_cli, server["id"])
     assert READY.format(id=server["id"]) in console
     assert server["marker"] in console  # the user-data script ran
+
+
+def test_openstacksdk_sees_the_server_and_its_console(server):
+    conn = openstack.connect(cloud="stratus-demo")
+    found = conn.compute.get_server(server["id"])
+    assert found.status == "ACTIVE" and found.name == server["name"]
+    assert server["id"] in [s.id for s in conn.compute.servers()]
+    output = conn.compute.get_server_console_output(server["id"])["output"]
+    assert READY.format(id=server["id"]) in output
+
+
+def _websocket(url: str) -> websocket.WebSocket:
+    return websocket.create_connection(url, timeout=20, subprotocols=["binary"])
+
+
+def test_novnc_console_speaks_rfb_once(demo_cli, server):
+    url = demo_cli.json("console", "url", "show", "--novnc", server["id"])["url"]
+    parsed = urllib.parse.urlparse(url)
+    token = urllib.parse.parse_qs(urllib.parse.parse_qs(parsed.query)["path"][0]
+                                  .lstrip("?"))["token"][0]
+    ws_url = f"ws://{parsed.netloc}/?token={token}"
+    console = _websocket(ws_url)
+    try:
+        assert console.recv().startswith(b"RFB 003.")  # the guest's real VNC server
+    finally:
+        console.close()
+    with pytest.raises(websocket.WebSocketBadStatusException):
+        _websocket(ws_url)  # tokens are single use
+
+
+def test_serial_console_reaches_the_guest_shell(demo_cli, server):
+    url = demo_cli.json("console", "url", "show", "--serial", server["id"])["url"]
+    console = _websocket(url)
+    marker = f"serial-{uuid.uuid4().hex[:8]}"
+    try:
+        console.send_binary(f"\necho {marker}-$((6*7))\n".encode())
+        seen = b""
+        while f"{marker}-42".encode() not in seen:
+            seen += console.recv()
+    finally:
+        console.close()
 
 
 def test_stop_and_start(demo_cli, server):
@@ -170,6 +214,18 @@ def test_snapshot_boots(demo_cli, server, resize_flavor):
         demo_cli.run("server", "delete", "--wait", vm2["id"])
         demo_cli.run("image", "delete", snapshot)
     assert host.leftovers(vm2["id"]) == []
+
+
+def test_instance_actions_record_every_request(demo_cli, server):
+    events = demo_cli.json("server", "event", "list", server["id"])
+    actions = {event["Action"] for event in events}
+    assert {"create", "stop", "start", "reboot", "pause", "unpause", "suspend", "resume",
+            "resize", "confirmResize", "revertResize", "rebuild",
+            "createImage"} <= actions
+    assert all(not event.get("Message") for event in events)  # none failed
+    create = [e for e in events if e["Action"] == "create"][0]
+    detail = demo_cli.json("server", "event", "show", server["id"], create["Request ID"])
+    assert detail["action"] == "create"
 
 
 def test_delete_leaves_nothing(demo_cli, server):
