@@ -99,7 +99,7 @@ def delete(rt: Runtime, ctx: RequestContext, agent_id: str) -> None:
         if row.agent_type == DHCP:
             for port in session.scalars(sa.select(Port).where(
                     Port.device_owner == common.DHCP, Port.binding_host_id == row.host)):
-                changes.network(port.network_id)
+                changes.network(port.network_id).port(port.id)
                 session.delete(port)
         session.delete(row)
     changes.send(rt, ctx)

@@ -75,6 +75,16 @@ def _attach(port: Port, instance_uuid: str, host: str | None, owner: str) -> Non
     common.touch(port)
 
 
+def _acting(ctx: RequestContext, project_id: str) -> RequestContext:
+    """The context whose rights decide which networks and ports a server may use: the
+    user's, or, for a daemon's context without a project, a member of project_id (so
+    an internal admin context never opens other projects' networks)."""
+    if ctx.project_id:
+        return ctx
+    return RequestContext(request_id=ctx.request_id, project_id=project_id,
+                          roles=["member", "reader"], user_name=ctx.user_name)
+
+
 def allocate_for_instance(rt: Runtime, ctx: RequestContext, instance_uuid: str,
                           project_id: str, requested: list[dict[str, Any]],
                           security_group_names: list[str] | None = None,
@@ -83,10 +93,12 @@ def allocate_for_instance(rt: Runtime, ctx: RequestContext, instance_uuid: str,
     """Create (or take over) one port per request and bind each to host.
 
     requested: [{"network_id": id, "fixed_ip": address or None} | {"port_id": id}].
+    ctx: the user's context (its rights decide which networks and ports are usable).
     :raises NetworkNotFound / PortNotFound / NotAuthorized / PortInUse /
         SecurityGroupNotFound / IpAddressInUse / IpAddressGenerationFailure / OverQuota:
     """
     owner = f"{common.COMPUTE_PREFIX}{availability_zone}"
+    ctx = _acting(ctx, project_id)
     changes = notify.Changes()
     result = []
     with rt.db.session() as session:
@@ -279,6 +291,7 @@ def floating_ip_for_instance(rt: Runtime, ctx: RequestContext, instance_uuid: st
     """
     with rt.db.session() as session:
         fip = _floating_ip(session, ctx, address)
+        common.lock(session, FloatingIP, fip.id)
         old_router = fip.router_id
         candidates = [p for p in _instance_ports(session, instance_uuid)
                       if fixed_address is None

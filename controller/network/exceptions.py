@@ -145,6 +145,10 @@ class NetworkInUse(exceptions.Conflict):
     pass
 
 
+class InvalidSharedSetting(exceptions.Conflict):
+    pass
+
+
 class SubnetInUse(exceptions.Conflict):
     pass
 

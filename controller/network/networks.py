@@ -108,6 +108,13 @@ def update(rt: Runtime, ctx: RequestContext, network_id: str,
                 raise exc.NetworkInUse(f"Unable to complete operation on network "
                                        f"{network.id}. There are one or more ports still "
                                        "in use on the network.")
+        if body.get("shared") is False and network.shared and session.scalar(
+                sa.select(sa.func.count()).select_from(Port).where(
+                    Port.network_id == network.id,
+                    Port.project_id.not_in([network.project_id, ""]))):
+            raise exc.InvalidSharedSetting(f"Unable to reconfigure sharing settings for "
+                                           f"network {network.id}. Multiple tenants are "
+                                           "using it.")
         if "router:external" in body:
             network.external = body["router:external"]
         common.apply(network, body, UPDATABLE)

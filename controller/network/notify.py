@@ -147,13 +147,13 @@ class Changes:
     def send(self, rt: Runtime, ctx: RequestContext) -> None:
         """Cast every change (call after the transaction committed)."""
         target = agents(rt)
-        for ids, method in ((self.ports, target.ports_changed),
-                            (self.security_groups, target.security_groups_changed),
-                            (self.dhcp_networks, target.dhcp_networks_changed),
-                            (self.routers, target.routers_changed)):
+        for ids, method in ((self.ports, "ports_changed"),
+                            (self.security_groups, "security_groups_changed"),
+                            (self.dhcp_networks, "dhcp_networks_changed"),
+                            (self.routers, "routers_changed")):
             if ids:
                 try:
-                    method(ctx, sorted(ids))
+                    getattr(target, method)(ctx, sorted(ids))
                 except Exception:  # noqa: BLE001 - never fail a committed change
                     LOG.warning("could not queue an agent notification", exc_info=True)
 

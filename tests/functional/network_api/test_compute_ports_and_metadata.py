@@ -39,7 +39,7 @@ def lan(cloud, admin, demo):
             "project": network["project_id"]}
 
 
-def test_allocate_and_deallocate(cloud, demo, lan, recorder):
+def test_allocate_and_deallocate(cloud, admin, demo, lan, recorder):
     instance = str(uuid.uuid4())
     user_port = demo.ok("POST", "/ports", {"port": {"network_id": lan["network"]["id"]}},
                         201)["port"]
@@ -76,6 +76,13 @@ def test_allocate_and_deallocate(cloud, demo, lan, recorder):
             cloud.rt, lan["ctx"], str(uuid.uuid4()), lan["project"],
             [{"network_id": lan["network"]["id"]}], ["no-such-group"])
     assert len(demo.ok("GET", "/ports")["ports"]) == before
+    # A daemon's admin context acts for the server's project: no other project's network.
+    private = admin.ok("POST", "/networks", {"network": {"name": "not-demos"}}, 201)["network"]
+    with pytest.raises(exc.NetworkNotFound):
+        compute_ports.allocate_for_instance(cloud.rt, RequestContext.admin(),
+                                            str(uuid.uuid4()), lan["project"],
+                                            [{"network_id": private["id"]}])
+    admin.ok("DELETE", f"/networks/{private['id']}", status=204)
     compute_ports.deallocate_for_instance(cloud.rt, lan["ctx"], instance)
     assert demo.error("GET", f"/ports/{vifs[0]['id']}")[0] == 404
     kept = demo.ok("GET", f"/ports/{user_port['id']}")["port"]

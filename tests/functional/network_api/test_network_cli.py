@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from controller import conf as controller_conf
+from controller.network import agents
+from controller.runtime import Runtime
 from tests.functional.image.stratus_cloud import CLIError, StratusCloud
 
 
@@ -103,6 +106,12 @@ def test_routers(cli, public):
     cli("router", "set", "--external-gateway", "public", "r1", json_out=False)
     shown = cli("router", "show", "r1")
     assert "172.24.4." in str(shown["external_gateway_info"])
+    at_once = cli("router", "create", "--external-gateway", "public", "r0", user="demo")
+    assert "172.24.4." in str(at_once["external_gateway_info"])
+    with pytest.raises(CLIError, match="403|disallowed"):
+        cli("router", "set", "--external-gateway", "public", "--disable-snat", "r0",
+            user="demo", json_out=False)
+    cli("router", "delete", "r0", user="demo", json_out=False)
     cli("router", "add", "subnet", "r1", "rsub", json_out=False)
     with pytest.raises(CLIError, match="overlaps"):
         cli("router", "add", "subnet", "r1", "rsub2", json_out=False)
@@ -164,6 +173,13 @@ def test_quotas_agents_availability_extensions(cli, stratus_cloud):
     cli("quota", "set", "--ports", "7", "demo", json_out=False)
     assert limits()["ports"] == 7
     assert cli("network", "agent", "list") == []
+    # An agent's heartbeat, as the conductor records it, shows up in the CLI.
+    conf = controller_conf.make(["--config-file", str(stratus_cloud.config)])
+    agents.report_state(Runtime.from_conf(conf), "cli-host", "stratus-l3-agent", agents.L3,
+                        {"routers": 0})
+    listed = cli("network", "agent", "list")
+    assert [(a["Host"], a["Agent Type"], a["Alive"]) for a in listed] == \
+        [("cli-host", "L3 agent", True)]
     availability = cli("ip", "availability", "list")
     assert "public" in [row["Network Name"] for row in availability]
     aliases = [row["Alias"] for row in cli("extension", "list", "--network")]

@@ -219,3 +219,15 @@ def test_pagination_sorting_and_filters(demo):
     assert demo.error("GET", "/networks", limit="x")[0] == 400
     for network in made:
         demo.ok("DELETE", f"/networks/{network['id']}", status=204)
+
+
+def test_unsharing_a_network_others_use(admin, demo):
+    shared = _network(admin, name="unshare", shared=True)
+    _subnet(admin, shared["id"], "10.66.0.0/24")
+    port = demo.ok("POST", "/ports", {"port": {"network_id": shared["id"]}}, 201)["port"]
+    assert admin.error("PUT", f"/networks/{shared['id']}", {"network": {"shared": False}}) \
+        == (409, "InvalidSharedSetting")
+    demo.ok("DELETE", f"/ports/{port['id']}", status=204)
+    assert admin.ok("PUT", f"/networks/{shared['id']}", {"network": {"shared": False}})[
+        "network"]["shared"] is False
+    admin.ok("DELETE", f"/networks/{shared['id']}", status=204)
