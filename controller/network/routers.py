@@ -17,7 +17,6 @@ from sqlalchemy import orm
 from common.context import RequestContext
 from controller.db.models.network import (
     FloatingIP,
-    IPAllocation,
     Port,
     Router,
     RouterPort,
@@ -253,6 +252,3 @@ def delete(rt: Runtime, ctx: RequestContext, router_id: str) -> None:
     changes.send(rt, ctx)
     notify.event(rt, ctx, "router.delete.end", {"id": router_id})
 
-
-def gateway_ips(router: Router) -> list[IPAllocation]:
-    return list(router.gw_port.fixed_ips) if router.gw_port is not None else []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import flask
+
 from controller.api import handler
 from controller.api.network import bp, common
 from controller.network import availability
@@ -11,12 +13,11 @@ from controller.network import availability
 def list_ip_availabilities():
     ctx = common.authorize("get_network_ip_availability", {"project_id": ""})
     rows = availability.list_(handler.runtime(), ctx)
-    for row in rows:  # ip_version filters the subnets, as Neutron does
-        row["ip_version"] = sorted({s["ip_version"] for s in row["subnet_ip_availability"]})
-    listing = common.listing("network_ip_availabilities", rows, ident="network_id")
-    for row in listing["network_ip_availabilities"]:
-        row.pop("ip_version", None)
-    return listing
+    versions = flask.request.args.getlist("ip_version")
+    if versions:  # networks with a subnet of that version, as Neutron filters
+        rows = [row for row in rows if any(str(s["ip_version"]) in versions
+                                           for s in row["subnet_ip_availability"])]
+    return common.listing("network_ip_availabilities", rows, ident="network_id")
 
 
 @bp.get("/v2.0/network-ip-availabilities/<network_id>")
