@@ -1,0 +1,418 @@
+"""stratus-ovs-agent: wires this host's ports into Open vSwitch.
+
+The integration bridge holds every port of the host: VM taps (libvirt adds
+``tap<port[:11]>`` with ``external_ids:iface-id`` = port id) and the DHCP and L3 agents'
+veths (same convention). The agent finds ports by iface-id, gives each network a local
+VLAN, tags the ports, and renders the bridges' flow tables (security groups with
+conntrack, anti-spoofing, VLAN translation to the physical bridges, VNI translation on
+the tunnel bridge) from the desired state the network service returns. Unknown or
+administratively down ports sit on the dead VLAN with their traffic dropped.
+
+Flows carry a cookie drawn per agent run and each bridge's table is replaced whole in
+one OpenFlow bundle, so a restart rewrites cookies in place without a dropped packet and
+whatever the new run does not want (stale flows of the last run) is swept at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import random
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from oslo_config import cfg
+
+from agents.network import agent as base
+from agents.network import conf as agent_conf
+from agents.network import conntrack, ovs, ovs_flows, sg_rules, validate
+from agents.network.exception import HostCommandError, InvalidInput
+from agents.network.local_vlans import LocalVlans
+from agents.network.ovs_flows import DEAD_VLAN, Segment, WiredPort
+from common.context import RequestContext
+
+LOG = logging.getLogger(__name__)
+
+SG_MARK = "sg:"
+
+
+def patch_name(prefix: str, bridge: str) -> str:
+    """Patch port name ``<prefix><bridge>`` cut to the 15 characters a device may have."""
+    return validate.ifname((prefix + bridge)[:15], "patch port name")
+
+
+def tunnel_port_name(remote_ip: str) -> str:
+    """``vxlan-<8 hex digits>`` after the peer's address."""
+    addr = ipaddress.ip_address(remote_ip)
+    digest = addr.packed.hex() if addr.version == 4 else \
+        hashlib.sha1(addr.packed).hexdigest()[:8]
+    return f"vxlan-{digest}"
+
+
+class OvsRpcEndpoint:
+    """Notifications from the network service: they only mark what to look at."""
+
+    def __init__(self, agent: OvsAgent):
+        self.agent = agent
+
+    def ports_changed(self, ctx: RequestContext, port_ids: list[str]) -> None:
+        self.agent.mark([str(p) for p in port_ids], ctx)
+
+    def security_groups_changed(self, ctx: RequestContext, group_ids: list[str]) -> None:
+        self.agent.mark([SG_MARK + str(g) for g in group_ids], ctx)
+
+
+class OvsAgent(base.Agent):
+    binary = "stratus-ovs-agent"
+    agent_type = "Open vSwitch agent"
+    topic_option = "ovs_topic"
+
+    def __init__(self, conf: cfg.ConfigOpts, server: Any = None):
+        super().__init__(conf, server)
+        opts = conf.ovs
+        self.int_br = ovs.Bridge(opts.integration_bridge)
+        self.phys_bridges = {physnet: ovs.Bridge(name) for physnet, name in
+                             agent_conf.bridge_mappings(conf).items()}
+        self.local_ip = validate.ip(opts.local_ip, "[ovs] local_ip") if opts.local_ip else None
+        self.tun_br = ovs.Bridge(opts.tunnel_bridge) if self.local_ip else None
+        self.cookie = random.getrandbits(63) | 1
+        self.vlans = LocalVlans()
+        self.ports: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.peers: list[dict[str, Any]] = []
+        self._seen: dict[str, int] = {}
+        self._status: dict[str, str] = {}
+        self._applied: dict[str, list[str]] = {}
+        self._int_patches: dict[str, int] = {}   # physnet -> ofport on the integration br
+        self._phys_patches: dict[str, int] = {}  # physnet -> ofport on its own bridge
+        self._tun_patches: tuple[int, int] | None = None
+        self._ready = False
+        self._rules: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._zones: dict[str, int] = {}  # filtered port -> its conntrack zone (ofport)
+
+    @property
+    def resync_interval(self) -> float:
+        return self.conf.ovs.resync_interval
+
+    @property
+    def poll_interval(self) -> float:
+        return self.conf.ovs.polling_interval
+
+    def endpoints(self) -> list[Any]:
+        return [OvsRpcEndpoint(self)]
+
+    def configurations(self) -> dict[str, Any]:
+        return {"integration_bridge": self.int_br.name,
+                "bridge_mappings": {p: b.name for p, b in self.phys_bridges.items()},
+                "tunnel_types": ["vxlan"] if self.local_ip else [],
+                "tunneling_ip": self.local_ip, "devices": len(self._seen),
+                "datapath_type": "netdev"}
+
+    # -- looking at the host -----------------------------------------------------------
+
+    def poll(self) -> None:
+        """Mark ports whose taps came, went or changed ofport; a full resync when the
+        bridge lost our flows (ovs-vswitchd restarted) or is unreachable."""
+        try:
+            ports = self.int_br.ports()
+            canary = self.int_br.dump_flows(f"table={ovs_flows.T_CANARY}")
+        except HostCommandError:
+            LOG.warning("cannot read %s; resyncing when it is back", self.int_br.name)
+            self.mark_full()
+            return
+        if self._ready and not canary:
+            LOG.warning("the flows of %s are gone (ovs-vswitchd restarted?); full resync",
+                        self.int_br.name)
+            self._applied.clear()
+            self.mark_full()
+        seen = self._iface_map(ports)
+        changed = {i for i in seen.keys() | self._seen.keys() if seen.get(i) != self._seen.get(i)}
+        if changed:
+            self.mark(changed)
+
+    @staticmethod
+    def _iface_map(ports: dict[str, ovs.OvsPort]) -> dict[str, int]:
+        out = {}
+        for port in ports.values():
+            if port.iface_id:
+                try:
+                    out[validate.uuid(port.iface_id)] = port.ofport
+                except InvalidInput:
+                    out[port.iface_id] = port.ofport
+        return out
+
+    # -- one pass ----------------------------------------------------------------
+
+    def sync(self, ctx: RequestContext, ids: set[str] | None) -> dict[str, Any]:
+        full = ids is None
+        if full or not self._ready:
+            self._setup_bridges()
+        ovs_ports = self.int_br.ports()
+        if full:
+            state = self.server.get_ovs_state(ctx, self.host)
+            self.ports, self.groups = {}, {}
+            self._absorb(state, None)
+            self._recover_vlans(ovs_ports.values())
+        else:
+            wanted = self._ports_to_fetch(ids)
+            if wanted:
+                state = self.server.get_ovs_state(ctx, self.host, port_ids=sorted(wanted))
+                self._absorb(state, wanted)
+        wired, dead = self._wire(ovs_ports)
+        segments = self._segments(wired)
+        self._program(wired, dead, segments, force=full)
+        cut = self._cut_revoked(wired)
+        self._flush_left_zones(wired)
+        self._seen = self._iface_map(ovs_ports)
+        self._report_status(ctx, {p.id for p in wired})
+        self._ready = True
+        return {"ports": len(wired), "dead": len(dead), "networks": len(segments),
+                "security_groups": len(self.groups), "connections_cut": cut}
+
+    def _ports_to_fetch(self, ids: set[str]) -> set[str]:
+        groups = {i[len(SG_MARK):] for i in ids if i.startswith(SG_MARK)}
+        wanted = set()
+        for ident in ids - {SG_MARK + g for g in groups}:
+            try:
+                wanted.add(validate.uuid(ident))
+            except InvalidInput:
+                continue  # a foreign iface-id: it stays on the dead VLAN
+        if groups:
+            for port_id, port in self.ports.items():
+                used = set(port.get("security_group_ids") or ())
+                remote = {rule.get("remote_group_id") for g in used
+                          for rule in self.groups.get(g, {}).get("rules", [])}
+                if used & groups or remote & groups:
+                    wanted.add(port_id)
+        return wanted
+
+    def _absorb(self, state: dict[str, Any], requested: set[str] | None) -> None:
+        returned = set()
+        for port in state.get("ports") or []:
+            try:
+                port_id = validate.uuid(port["id"])
+            except (InvalidInput, KeyError):
+                LOG.error("the network service sent a port without a valid id: %r", port)
+                continue
+            self.ports[port_id] = port
+            returned.add(port_id)
+        gone = {str(p) for p in state.get("removed") or []}
+        if requested is not None:
+            gone |= requested - returned
+        for port_id in gone:
+            self.ports.pop(port_id, None)
+        self.groups.update(state.get("security_groups") or {})
+        used = {g for p in self.ports.values() for g in p.get("security_group_ids") or ()}
+        self.groups = {g: v for g, v in self.groups.items() if g in used}
+        if "tunnel_peers" in state:
+            self.peers = list(state["tunnel_peers"] or [])
+
+    def _recover_vlans(self, ovs_ports: Iterable[ovs.OvsPort]) -> None:
+        for port in ovs_ports:
+            net = port.other_config.get("net-id")
+            if net and port.tag is not None and port.tag != DEAD_VLAN:
+                self.vlans.recover(net, port.tag)
+
+    def _wire(self, ovs_ports: dict[str, ovs.OvsPort]) -> tuple[list[WiredPort], list[int]]:
+        wired: list[WiredPort] = []
+        dead: list[int] = []
+        for _name, oport in sorted(ovs_ports.items()):
+            if not oport.iface_id or oport.ofport <= 0:
+                continue
+            port = self.ports.get(oport.iface_id.lower())
+            if port is None or not port.get("admin_state_up", True):
+                self._tag(oport, DEAD_VLAN, None)
+                dead.append(oport.ofport)
+                continue
+            try:
+                net = validate.uuid(port["network_id"], "network id")
+                lvid = self.vlans.allocate(net)
+                wired_port = WiredPort.from_port(port, oport.ofport, lvid)
+            except (InvalidInput, KeyError, ValueError) as exc:
+                LOG.error("port %s cannot be wired: %s", oport.iface_id, exc)
+                self._tag(oport, DEAD_VLAN, None)
+                dead.append(oport.ofport)
+                continue
+            self._tag(oport, lvid, net)
+            wired.append(wired_port)
+        used = {self.ports[p.id]["network_id"] for p in wired}
+        self.vlans.release_except(used)
+        return wired, dead
+
+    def _tag(self, oport: ovs.OvsPort, tag: int, network_id: str | None) -> None:
+        if oport.tag == tag and oport.other_config.get("net-id") == network_id:
+            return
+        if network_id:
+            self.int_br.set_port(oport.name, tag, {"net-id": network_id})
+        else:
+            self.int_br.set_port(oport.name, tag, remove_keys=(
+                ["net-id"] if "net-id" in oport.other_config else []))
+
+    def _segments(self, wired: list[WiredPort]) -> list[Segment]:
+        out: dict[str, Segment] = {}
+        for wp in wired:
+            port = self.ports[wp.id]
+            net = port["network_id"]
+            if net in out:
+                continue
+            kind = port.get("network_type") or "vxlan"
+            seg_id = port.get("segmentation_id")
+            try:
+                if kind == "vlan":
+                    seg_id = validate.vlan(seg_id, "segmentation id")
+                elif kind == "vxlan":
+                    seg_id = validate.vni(seg_id) if seg_id is not None else None
+                else:
+                    seg_id = None
+            except InvalidInput as exc:
+                LOG.error("network %s stays local to this host: %s", net, exc)
+                kind, seg_id = "local", None
+            out[net] = Segment(net, wp.lvid, kind, port.get("physical_network"), seg_id)
+        return list(out.values())
+
+    # -- bridges and flows --------------------------------------------------------------
+
+    def _setup_bridges(self) -> None:
+        self.int_br.ensure("secure")
+        self._int_patches.clear()
+        self._phys_patches.clear()
+        for physnet, bridge in self.phys_bridges.items():
+            bridge.ensure("secure")
+            int_side, phy_side = patch_name("int-", bridge.name), patch_name("phy-", bridge.name)
+            self.int_br.add_patch_port(int_side, phy_side)
+            bridge.add_patch_port(phy_side, int_side)
+            self._int_patches[physnet] = self.int_br.ports()[int_side].ofport
+            self._phys_patches[physnet] = bridge.ports()[phy_side].ofport
+        if self.tun_br is not None:
+            self.tun_br.ensure("secure")
+            int_side = patch_name("int-", self.tun_br.name)
+            tun_side = patch_name("phy-", self.tun_br.name)
+            self.int_br.add_patch_port(int_side, tun_side)
+            self.tun_br.add_patch_port(tun_side, int_side)
+            self._tun_patches = (self.int_br.ports()[int_side].ofport,
+                                 self.tun_br.ports()[tun_side].ofport)
+
+    def _program(self, wired: list[WiredPort], dead: list[int], segments: list[Segment],
+                 force: bool) -> None:
+        c = self.cookie
+        tun_patch = self._tun_patches[0] if self._tun_patches else None
+        self._apply(self.int_br, ovs_flows.integration_flows(
+            c, wired, self.groups, segments, self._int_patches, tun_patch, dead), force)
+        for physnet, bridge in self.phys_bridges.items():
+            mine = [s for s in segments if s.physical_network == physnet
+                    and s.network_type in ("flat", "vlan")]
+            self._apply(bridge, ovs_flows.physical_flows(c, self._phys_patches[physnet], mine),
+                        force)
+        if self.tun_br is not None and self._tun_patches:
+            tunnels = self._sync_tunnels()
+            self._apply(self.tun_br, ovs_flows.tunnel_flows(
+                c, self._tun_patches[1], tunnels, segments), force)
+
+    def _apply(self, bridge: ovs.Bridge, flows: list[str], force: bool) -> None:
+        if not force and self._applied.get(bridge.name) == flows:
+            return
+        bridge.replace_flows(flows)
+        self._applied[bridge.name] = flows
+
+    def _sync_tunnels(self) -> list[int]:
+        assert self.tun_br is not None and self.local_ip is not None
+        wanted = {}
+        for peer in self.peers:
+            try:
+                addr = validate.ip(peer.get("ip"), "tunnel peer")
+            except InvalidInput as exc:
+                LOG.error("tunnel peer %s ignored: %s", peer.get("host"), exc)
+                continue
+            if addr != self.local_ip:
+                wanted[tunnel_port_name(addr)] = addr
+        have = {name: p for name, p in self.tun_br.ports().items() if p.type == "vxlan"}
+        for name in sorted(set(have) - set(wanted)):
+            LOG.info("removing tunnel %s", name)
+            self.tun_br.del_port(name)
+        for name, addr in sorted(wanted.items()):
+            if name not in have:
+                LOG.info("adding tunnel %s to %s", name, addr)
+                self.tun_br.add_vxlan_port(name, addr, self.local_ip,
+                                           self.conf.ovs.vxlan_udp_port)
+        ports = self.tun_br.ports()
+        return [ports[n].ofport for n in wanted if n in ports and ports[n].ofport > 0]
+
+    # -- conntrack -------------------------------------------------------------------
+
+    def _cut_revoked(self, wired: list[WiredPort]) -> int:
+        """Cut the connections of ports whose rules shrank that no rule admits now."""
+        count = 0
+        rules = {}
+        for port in wired:
+            if not port.filtered:
+                continue
+            now = (frozenset(sg_rules.group_matches(self.groups, port.security_group_ids,
+                                                    "ingress")),
+                   frozenset(sg_rules.group_matches(self.groups, port.security_group_ids,
+                                                    "egress")))
+            rules[port.id] = now
+            before = self._rules.get(port.id)
+            if before is None or (now[0] >= before[0] and now[1] >= before[1]):
+                continue
+            addresses = set(port.ips)
+
+            def allowed(direction: str, conn: conntrack.Connection, port=port) -> bool:
+                remote = conn.src if direction == "ingress" else conn.dst
+                return sg_rules.admits(self.groups, port.security_group_ids, direction,
+                                       conn.protocol, remote, conn.dport, conn.icmp_type,
+                                       conn.icmp_code)
+
+            try:
+                count += conntrack.cut(port.ofport, addresses, allowed)
+            except HostCommandError as exc:  # filtering holds; only old flows linger
+                LOG.warning("could not cut revoked connections of port %s: %s", port.id, exc)
+        self._rules = rules
+        return count
+
+    def _flush_left_zones(self, wired: list[WiredPort]) -> None:
+        """Empty the conntrack zone of every filtered port that left (or changed
+        ofport): the next port given that ofport must not inherit its connections."""
+        zones = {p.id: p.ofport for p in wired if p.filtered}
+        for port_id, zone in self._zones.items():
+            if zones.get(port_id) != zone and zone not in zones.values():
+                try:
+                    conntrack.flush_zone(zone)
+                except HostCommandError as exc:
+                    LOG.warning("could not empty conntrack zone %s: %s", zone, exc)
+        self._zones = zones
+
+    # -- status ----------------------------------------------------------------------
+
+    def _report_status(self, ctx: RequestContext, wired_ids: set[str]) -> None:
+        changes: dict[str, list[str]] = {}
+        for port_id, port in self.ports.items():
+            status = "ACTIVE" if port_id in wired_ids else "DOWN"
+            if self._status.get(port_id, port.get("status")) != status:
+                changes.setdefault(status, []).append(port_id)
+        for status, port_ids in changes.items():
+            self.server.update_port_status(ctx, sorted(port_ids), status, self.host)
+            self._status.update(dict.fromkeys(port_ids, status))
+        self._status = {p: s for p, s in self._status.items() if p in self.ports}
+
+
+def teardown(conf: cfg.ConfigOpts) -> None:
+    """Delete the agent's bridges (integration, tunnel, and the physical ones); for
+    uninstall and tests. Ports of VMs on them go too.
+
+    :raises HostCommandError: ovs-vsctl failed.
+    """
+    opts = conf.ovs
+    names = [opts.integration_bridge, opts.tunnel_bridge,
+             *agent_conf.bridge_mappings(conf).values()]
+    for name in names:
+        ovs.Bridge(name).delete()
+
+
+def main(argv: list[str] | None = None) -> int:
+    return base.main(OvsAgent, "stratus-ovs-agent", argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Fixtures for the network agents' functional tests: real OVS (userspace datapath),
+namespaces, dnsmasq and iptables, with agents talking to a fake network service over a
+real RabbitMQ exchange of their own.
+
+Everything a test run creates carries a random suffix (bridges ``bi-/bx-/bt-<suffix>``,
+namespaces of fake VMs ``vm<n>-<suffix>``) and the agents mark their namespaces with
+their own integration bridge, so runs of other developers and the running cloud are
+never touched. The environment removes everything it made, and checks it did.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+
+from agents.network import ovs_setup
+from common import messaging
+from tests.functional.network_agent import fake_server
+from tests.functional.network_agent.netenv import NetEnv
+
+NEEDED = ("ovs-vsctl", "ovs-ofctl", "ovsdb-server", "ovs-vswitchd", "ip", "dnsmasq",
+          "iptables-restore", "iptables-save", "ethtool", "busybox")
+
+
+@pytest.fixture(scope="session")
+def ovs_host():
+    """Root, the tools, and a running Open vSwitch (started here when it is not)."""
+    if os.geteuid() != 0:
+        pytest.skip("network agent tests need root (namespaces, OVS, iptables)")
+    missing = [tool for tool in NEEDED if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"missing tools: {', '.join(missing)} (apt-get install openvswitch-switch "
+                    "dnsmasq-base iptables ethtool busybox-static iproute2)")
+    ovs_setup.ensure_running()
+
+
+@pytest.fixture(scope="module")
+def netenv(ovs_host, transport_url, tmp_path_factory):
+    """A private network environment: bridge names, a fake network service on its own
+    exchange, configs for every agent; torn down (and checked clean) at the end."""
+    messaging.cleanup()  # transports of earlier tests may carry another exchange
+    suffix = uuid.uuid4().hex[:6]
+    tmp = tmp_path_factory.mktemp(f"net-{suffix}")
+    env = NetEnv(suffix, str(tmp), transport_url)
+    fake = fake_server.FakeNetworkServer(env.host)
+    env.fake = fake
+    env.rpc_server = fake_server.serve(env.conf("stratus-ovs-agent"), fake)
+    try:
+        yield env
+    finally:
+        env.cleanup()
+        messaging.cleanup()
+
