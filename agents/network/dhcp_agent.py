@@ -83,10 +83,13 @@ class DhcpAgent(base.Agent):
         for network in networks:
             try:
                 net_id = validate.uuid(network["id"], "network id")
-                devices.add(namespaces.device_name("tap", network["dhcp_port"]["id"]))
+                port = network.get("dhcp_port") or {}
+                if not port.get("id"):
+                    raise InvalidInput(f"network {net_id} has no DHCP port for this host")
+                devices.add(namespaces.device_name("tap", port["id"]))
                 self.converge(network)
                 served.add(net_id)
-            except (HostCommandError, InvalidInput, KeyError, ValueError) as exc:
+            except (HostCommandError, InvalidInput, KeyError, TypeError, ValueError) as exc:
                 LOG.error("DHCP for network %s failed: %s", network.get("id"), exc)
                 failed.append(network.get("id"))
                 served.add(str(network.get("id")))  # keep what exists; retried below
@@ -97,7 +100,8 @@ class DhcpAgent(base.Agent):
                 LOG.info("network %s: removing a dnsmasq left without namespace", net_id)
                 self.teardown(net_id)
                 removed.append(net_id)
-            plug.sweep(self.int_br, "dhcp", devices)
+            if not failed:  # a failed network's device is unknown: sweep next time
+                plug.sweep(self.int_br, "dhcp", devices)
             self.networks = served
         else:
             removed = []

@@ -83,7 +83,7 @@ class L3Agent(base.Agent):
                 plan = self.converge(router)
                 devices |= {d.name for d in plan.interfaces}
                 devices |= {plan.gateway.name} if plan.gateway else set()
-            except (HostCommandError, InvalidInput, KeyError, ValueError) as exc:
+            except (HostCommandError, InvalidInput, KeyError, TypeError, ValueError) as exc:
                 LOG.error("router %s could not be set up: %s", router_id, exc)
                 failed.append(router_id)
             served.add(router_id)

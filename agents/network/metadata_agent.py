@@ -102,8 +102,10 @@ class MetadataAgent(base.Agent):
         for ns, (kind, owner, inode) in present.items():
             if ns in self.listeners or self._foreign.get(ns) == inode:
                 continue
-            if namespaces.read_marker(ns) != self.marker:
-                self._foreign[ns] = inode
+            mark = namespaces.read_marker(ns)
+            if mark != self.marker:
+                if mark is not None:  # unmarked yet: its agent marks it right after creating
+                    self._foreign[ns] = inode
                 continue
             try:
                 self._open(ns, kind, owner, inode)

@@ -241,11 +241,23 @@ class Bridge:
 
         :raises HostCommandError: ovs-vsctl failed or a value is unsafe.
         """
-        name = validate.ifname(name, "port name")
-        args = ["set", "Port", name, f"tag={_tag(tag)}", *_kv(other_config, "other_config")]
-        for key in remove_keys:
-            args += ["--", "remove", "Port", name, "other_config", _key(key)]
-        vsctl(args)
+        self.set_ports([(name, tag, other_config, remove_keys)])
+
+    def set_ports(self, changes: Iterable[tuple[str, int, Mapping[str, str] | None,
+                                                Iterable[str]]]) -> None:
+        """``set_port`` for many ports in one OVSDB transaction.
+
+        :raises HostCommandError: ovs-vsctl failed or a value is unsafe.
+        """
+        args: list[str] = []
+        for name, tag, other_config, remove_keys in changes:
+            name = validate.ifname(name, "port name")
+            args += ["--", "set", "Port", name, f"tag={_tag(tag)}",
+                     *_kv(other_config, "other_config")]
+            for key in remove_keys:
+                args += ["--", "remove", "Port", name, "other_config", _key(key)]
+        if args:
+            vsctl(args, timeout=30)
 
     def ports(self) -> dict[str, OvsPort]:
         """The bridge's ports (the bridge's own LOCAL port excluded), by name.

@@ -89,7 +89,7 @@ class OvsAgent(base.Agent):
         self._phys_patches: dict[str, int] = {}  # physnet -> ofport on its own bridge
         self._tun_patches: tuple[int, int] | None = None
         self._ready = False
-        self._rules: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._rules: dict[str, tuple[Any, ...]] = {}
         self._zones: dict[str, int] = {}  # filtered port -> its conntrack zone (ofport)
 
     @property
@@ -218,6 +218,7 @@ class OvsAgent(base.Agent):
     def _wire(self, ovs_ports: dict[str, ovs.OvsPort]) -> tuple[list[WiredPort], list[int]]:
         wired: list[WiredPort] = []
         dead: list[int] = []
+        self._retag: list[tuple[str, int, dict[str, str] | None, list[str]]] = []
         for _name, oport in sorted(ovs_ports.items()):
             if not oport.iface_id or oport.ofport <= 0:
                 continue
@@ -239,16 +240,17 @@ class OvsAgent(base.Agent):
             wired.append(wired_port)
         used = {self.ports[p.id]["network_id"] for p in wired}
         self.vlans.release_except(used)
+        self.int_br.set_ports(self._retag)  # one OVSDB transaction for every change
         return wired, dead
 
     def _tag(self, oport: ovs.OvsPort, tag: int, network_id: str | None) -> None:
         if oport.tag == tag and oport.other_config.get("net-id") == network_id:
             return
         if network_id:
-            self.int_br.set_port(oport.name, tag, {"net-id": network_id})
+            self._retag.append((oport.name, tag, {"net-id": network_id}, []))
         else:
-            self.int_br.set_port(oport.name, tag, remove_keys=(
-                ["net-id"] if "net-id" in oport.other_config else []))
+            self._retag.append((oport.name, tag, None,
+                                ["net-id"] if "net-id" in oport.other_config else []))
 
     def _segments(self, wired: list[WiredPort]) -> list[Segment]:
         out: dict[str, Segment] = {}
@@ -342,21 +344,25 @@ class OvsAgent(base.Agent):
     # -- conntrack -------------------------------------------------------------------
 
     def _cut_revoked(self, wired: list[WiredPort]) -> int:
-        """Cut the connections of ports whose rules shrank that no rule admits now."""
+        """Cut the connections of ports whose rules shrank (a rule went, or a remote
+        group lost members) that no rule admits now."""
         count = 0
-        rules = {}
+        members = {g: frozenset(v) for g, v in sg_rules.all_members(self.groups).items()}
+        rules: dict[str, tuple[Any, ...]] = {}
         for port in wired:
             if not port.filtered:
                 continue
-            now = (frozenset(sg_rules.group_matches(self.groups, port.security_group_ids,
-                                                    "ingress")),
-                   frozenset(sg_rules.group_matches(self.groups, port.security_group_ids,
-                                                    "egress")))
-            rules[port.id] = now
+            ingress = frozenset(sg_rules.port_matches(self.groups, port.security_group_ids,
+                                                      "ingress"))
+            egress = frozenset(sg_rules.port_matches(self.groups, port.security_group_ids,
+                                                     "egress"))
+            remotes = {m.group: members.get(m.group, frozenset())
+                       for m in ingress | egress if m.group}
+            rules[port.id] = (ingress, egress, remotes)
             before = self._rules.get(port.id)
-            if before is None or (now[0] >= before[0] and now[1] >= before[1]):
+            if before is None or (ingress >= before[0] and egress >= before[1] and all(
+                    remotes.get(g, frozenset()) >= old for g, old in before[2].items())):
                 continue
-            addresses = set(port.ips)
 
             def allowed(direction: str, conn: conntrack.Connection, port=port) -> bool:
                 remote = conn.src if direction == "ingress" else conn.dst
@@ -365,7 +371,7 @@ class OvsAgent(base.Agent):
                                        conn.icmp_code)
 
             try:
-                count += conntrack.cut(port.ofport, addresses, allowed)
+                count += conntrack.cut(port.ofport, set(port.ips), allowed)
             except HostCommandError as exc:  # filtering holds; only old flows linger
                 LOG.warning("could not cut revoked connections of port %s: %s", port.id, exc)
         self._rules = rules

@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import logging
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -114,7 +115,8 @@ def _is_v6(addr: str) -> bool:
     return ipaddress.ip_network(addr, strict=False).version == 6
 
 
-def _port_flows(c: int, port: WiredPort, groups: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def _port_flows(c: int, port: WiredPort, groups: Mapping[str, Mapping[str, Any]],
+                conj: Conjunctions) -> list[str]:
     p = port.ofport
     if not port.filtered:
         return [_flow(c, T_CLASSIFY, 100, f"in_port={p}",
@@ -149,13 +151,19 @@ def _port_flows(c: int, port: WiredPort, groups: Mapping[str, Mapping[str, Any]]
             out.append(_flow(c, T_SPOOF, 80, f"reg5={p},dl_src={mac},ip,nw_src={addr}",
                              ct_out))
     out.append(_flow(c, T_SPOOF, 10, f"reg5={p}", "drop"))
-    # Security group rules: allows of new connections, committed to conntrack.
-    for match in sg_rules.group_matches(groups, port.security_group_ids, "egress"):
-        out.append(_flow(c, T_EGRESS, 50, f"ct_state=+new-est+trk,reg5={p},{match}",
-                         f"ct(commit,zone={EGRESS_ZONE}),goto_table:{T_FORWARD}"))
-    for match in sg_rules.group_matches(groups, port.security_group_ids, "ingress"):
-        out.append(_flow(c, T_INGRESS, 50, f"ct_state=+new-est+trk,reg7={p},{match}",
-                         f"ct(commit,zone={INGRESS_ZONE}),output:{p}"))
+    # Security group rules: allows of new connections, committed to conntrack. Rules
+    # with a remote group become conjunctions (port x member) instead of port*members flows.
+    for direction, table, reg, action in (
+            ("egress", T_EGRESS, "reg5", f"ct(commit,zone={EGRESS_ZONE}),"
+                                         f"goto_table:{T_FORWARD}"),
+            ("ingress", T_INGRESS, "reg7", f"ct(commit,zone={INGRESS_ZONE}),output:{p}")):
+        for match in sg_rules.port_matches(groups, port.security_group_ids, direction):
+            if match.group is not None:
+                conj.add(direction, match, p)
+                continue
+            for text in match.expand({}):
+                out.append(_flow(c, table, 50, f"ct_state=+new-est+trk,{reg}={p},{text}",
+                                 action))
     # Unicast to this port (from here, a patch port or another VM) is filtered on the way in.
     for mac in port.macs:
         for vlan_match, strip in (("vlan_tci=0x1000/0x1000", "strip_vlan,"),
@@ -163,6 +171,61 @@ def _port_flows(c: int, port: WiredPort, groups: Mapping[str, Mapping[str, Any]]
             out.append(_flow(c, T_FORWARD, 50, f"reg6={port.lvid},dl_dst={mac},{vlan_match}",
                              f"{strip}load:{p}->NXM_NX_REG7[],goto_table:{T_INGRESS_CT}"))
     return out
+
+
+class Conjunctions:
+    """Remote group rules as OpenFlow conjunctions.
+
+    A rule "tcp 22 from members of G" on N ports with M members would take N*M flows;
+    as a conjunction it takes N + M + 1: clause 1/2 matches the port, clause 2/2 the
+    member address, and a ``conj_id`` flow does what the rule allows. Ports sharing a
+    rule share its conjunction. Ids are hashed from the rule, so they stay the same
+    from one render to the next and an unchanged table is not rewritten.
+    """
+
+    def __init__(self) -> None:
+        self._ports: dict[tuple[str, sg_rules.Match], set[int]] = {}
+
+    def add(self, direction: str, match: sg_rules.Match, ofport: int) -> None:
+        self._ports.setdefault((direction, match), set()).add(ofport)
+
+    def _ids(self) -> dict[tuple[str, sg_rules.Match], int]:
+        ids: dict[tuple[str, sg_rules.Match], int] = {}
+        used: set[int] = set()
+        for key in sorted(self._ports, key=repr):
+            ident = zlib.crc32(repr(key).encode()) & 0x7fffffff or 1
+            while ident in used:
+                ident = ident % 0x7fffffff + 1
+            used.add(ident)
+            ids[key] = ident
+        return ids
+
+    def flows(self, c: int, members: Mapping[str, list[str]]) -> list[str]:
+        clauses: dict[tuple[int, str], list[str]] = {}
+        out = []
+        ids = self._ids()
+        for (direction, match), ofports in self._ports.items():
+            addresses = sg_rules.member_addresses(members, match.group or "", match.version)
+            if not addresses:
+                continue  # a group without members admits nobody
+            ident = ids[(direction, match)]
+            table, reg, zone, then = (
+                (T_INGRESS, "reg7", INGRESS_ZONE, "output:NXM_NX_REG7[]")
+                if direction == "ingress" else
+                (T_EGRESS, "reg5", EGRESS_ZONE, f"goto_table:{T_FORWARD}"))
+            new = f"ct_state=+new-est+trk,{match.base}"
+            for ofport in sorted(ofports):
+                clauses.setdefault((table, f"{new},{reg}={ofport}"), []).append(
+                    f"conjunction({ident},1/2)")
+            for addr in addresses:
+                clauses.setdefault((table, f"{new},{match.field}={addr}"), []).append(
+                    f"conjunction({ident},2/2)")
+            family = "ip" if match.version == 4 else "ipv6"
+            out.append(_flow(c, table, 40, f"conj_id={ident},{family}",
+                             f"ct(commit,zone={zone}),{then}"))
+        for (table, match_text), actions in sorted(clauses.items()):
+            out.append(_flow(c, table, 40, match_text, ",".join(sorted(set(actions)))))
+        return out
 
 
 def _pipeline_flows(c: int) -> list[str]:
@@ -212,11 +275,13 @@ def integration_flows(cookie: int, ports: Iterable[WiredPort],
     out = _pipeline_flows(c)
     for ofport in sorted(set(dead_ofports)):
         out.append(_flow(c, T_CLASSIFY, 200, f"in_port={ofport}", "drop"))
+    conj = Conjunctions()
     for port in sorted(ports, key=lambda p: p.ofport):
         try:
-            out += _port_flows(c, port, groups)
+            out += _port_flows(c, port, groups, conj)
         except (ValueError, KeyError) as exc:  # one bad port must not stop the others
             LOG.error("port %s cannot be filtered and stays unreachable: %s", port.id, exc)
+    out += conj.flows(c, sg_rules.all_members(groups))
     for patch in set(physical_patches.values()) | ({tunnel_patch} - {None}):
         out.append(_flow(c, T_CLASSIFY, 90, f"in_port={patch}", "drop"))
     for seg in segments:

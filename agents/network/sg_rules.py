@@ -9,6 +9,7 @@ version) match nothing and are logged, never fatal.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 from collections.abc import Iterable, Mapping
@@ -73,32 +74,46 @@ def protocol_number(protocol: Any, ethertype: str) -> int | None:
     return number
 
 
-def _remotes(rule: Mapping[str, Any], version: int,
-             members: Mapping[str, Iterable[str]]) -> list[str] | None:
-    """Remote CIDRs of a rule (None: anywhere; []: nowhere)."""
-    if rule.get("remote_group_id"):
-        out = []
-        for addr in members.get(rule["remote_group_id"], []):
-            try:
-                net = ipaddress.ip_network(str(addr), strict=False)
-            except ValueError:
-                LOG.warning("remote group %s lists a bad address %r", rule["remote_group_id"],
-                            addr)
-                continue
-            if net.version == version:
-                out.append(str(net.network_address) if net.prefixlen == net.max_prefixlen
-                           else str(net))
-        return sorted(set(out))
-    if rule.get("remote_ip_prefix"):
-        net = ipaddress.ip_network(str(rule["remote_ip_prefix"]), strict=False)
-        if net.version != version:
-            return []
-        return None if net.prefixlen == 0 else [str(net)]
-    return None
+@dataclasses.dataclass(frozen=True)
+class Match:
+    """What one rule admits: a protocol/port match and, when the rule names a remote,
+    the address field with a prefix or a remote group (whose members fill it in)."""
+
+    base: str
+    version: int = 4
+    field: str | None = None
+    remote: str | None = None
+    group: str | None = None
+
+    def expand(self, members: Mapping[str, Iterable[str]]) -> list[str]:
+        """Plain match strings (a remote group expanded to its members)."""
+        if self.remote is not None:
+            return [f"{self.base},{self.field}={self.remote}"]
+        if self.group is not None:
+            return [f"{self.base},{self.field}={m}"
+                    for m in member_addresses(members, self.group, self.version)]
+        return [self.base]
 
 
-def rule_matches(rule: Mapping[str, Any], members: Mapping[str, Iterable[str]]) -> list[str]:
-    """Match strings (no port, direction or conntrack parts) admitting what rule allows.
+def member_addresses(members: Mapping[str, Iterable[str]], group_id: str,
+                     version: int) -> list[str]:
+    """The addresses (or CIDRs, from allowed address pairs) of a remote group's members
+    of one IP version, as OpenFlow matches write them."""
+    out = set()
+    for addr in members.get(group_id, []):
+        try:
+            net = ipaddress.ip_network(str(addr), strict=False)
+        except ValueError:
+            LOG.warning("remote group %s lists a bad address %r", group_id, addr)
+            continue
+        if net.version == version:
+            out.add(str(net.network_address) if net.prefixlen == net.max_prefixlen
+                    else str(net))
+    return sorted(out)
+
+
+def rule_parts(rule: Mapping[str, Any]) -> list[Match]:
+    """The matches of one rule (several when a port range needs several masks).
 
     :raises ValueError: the rule cannot be expressed (bad protocol, prefix or ports).
     """
@@ -122,33 +137,65 @@ def rule_matches(rule: Mapping[str, Any], members: Mapping[str, Iterable[str]]) 
         bases = ["ip" if version == 4 else "ipv6"]
     else:
         bases = [f"{'ip' if version == 4 else 'ipv6'},nw_proto={number}"]
-    remotes = _remotes(rule, version, members)
-    if remotes is None:
-        return bases
     field = ("nw_src" if version == 4 else "ipv6_src") if rule.get("direction") == "ingress" \
         else ("nw_dst" if version == 4 else "ipv6_dst")
-    return [f"{base},{field}={remote}" for remote in remotes for base in bases]
+    if rule.get("remote_group_id"):
+        return [Match(b, version, field, group=str(rule["remote_group_id"])) for b in bases]
+    if rule.get("remote_ip_prefix"):
+        net = ipaddress.ip_network(str(rule["remote_ip_prefix"]), strict=False)
+        if net.version != version:
+            return []
+        if net.prefixlen:
+            return [Match(b, version, field, remote=str(net)) for b in bases]
+    return [Match(b, version) for b in bases]
 
 
-def group_matches(groups: Mapping[str, Mapping[str, Any]], group_ids: Iterable[str],
-                  direction: str) -> list[str]:
+def rule_matches(rule: Mapping[str, Any], members: Mapping[str, Iterable[str]]) -> list[str]:
+    """Match strings (no port, direction or conntrack parts) admitting what rule allows.
+
+    :raises ValueError: the rule cannot be expressed (bad protocol, prefix or ports).
+    """
+    return [m for part in rule_parts(rule) for m in part.expand(members)]
+
+
+def port_matches(groups: Mapping[str, Mapping[str, Any]], group_ids: Iterable[str],
+                 direction: str) -> list[Match]:
     """Deduplicated matches of every direction rule of the groups a port is in."""
-    out: dict[str, None] = {}
+    out: dict[Match, None] = {}
     for group_id in group_ids:
         group = groups.get(group_id)
         if group is None:
             LOG.warning("security group %s is unknown to the agent; its rules match "
                         "nothing until the next resync", group_id)
             continue
-        members = group.get("member_ips") or {}
         for rule in group.get("rules", []):
             if rule.get("direction") != direction:
                 continue
             try:
-                for match in rule_matches(rule, members):
+                for match in rule_parts(rule):
                     out.setdefault(match)
             except ValueError as exc:
                 LOG.warning("security group rule %s ignored: %s", rule.get("id"), exc)
+    return list(out)
+
+
+def all_members(groups: Mapping[str, Mapping[str, Any]]) -> dict[str, list[str]]:
+    """{remote group id: member addresses} merged from every group's member_ips."""
+    out: dict[str, set[str]] = {}
+    for group in groups.values():
+        for remote, addresses in (group.get("member_ips") or {}).items():
+            out.setdefault(remote, set()).update(addresses)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def group_matches(groups: Mapping[str, Mapping[str, Any]], group_ids: Iterable[str],
+                  direction: str) -> list[str]:
+    """Plain match strings of port_matches (remote groups expanded)."""
+    members = all_members(groups)
+    out: dict[str, None] = {}
+    for match in port_matches(groups, group_ids, direction):
+        for text in match.expand(members):
+            out.setdefault(text)
     return list(out)
 
 

@@ -38,19 +38,25 @@ def ovs_host():
 
 
 @pytest.fixture(scope="module")
-def netenv(ovs_host, transport_url, tmp_path_factory):
-    """A private network environment: bridge names, a fake network service on its own
-    exchange, configs for every agent; torn down (and checked clean) at the end."""
+def bare_netenv(ovs_host, transport_url, tmp_path_factory):
+    """A private network environment: bridge names, its own exchange and topics,
+    configs for every agent; torn down (and checked clean) at the end. Whoever uses it
+    serves the network service's RPC."""
     messaging.cleanup()  # transports of earlier tests may carry another exchange
     suffix = uuid.uuid4().hex[:6]
-    tmp = tmp_path_factory.mktemp(f"net-{suffix}")
-    env = NetEnv(suffix, str(tmp), transport_url)
-    fake = fake_server.FakeNetworkServer(env.host)
-    env.fake = fake
-    env.rpc_server = fake_server.serve(env.conf("stratus-ovs-agent"), fake)
+    env = NetEnv(suffix, str(tmp_path_factory.mktemp(f"net-{suffix}")), transport_url)
     try:
         yield env
     finally:
         env.cleanup()
         messaging.cleanup()
+
+
+@pytest.fixture(scope="module")
+def netenv(bare_netenv):
+    """bare_netenv with a fake network service answering the agents."""
+    bare_netenv.fake = fake_server.FakeNetworkServer(bare_netenv.host)
+    bare_netenv.rpc_server = fake_server.serve(bare_netenv.conf("stratus-ovs-agent"),
+                                               bare_netenv.fake)
+    return bare_netenv
 

@@ -62,6 +62,10 @@ class FakeBridge:
         for key in remove_keys:
             data["other_config"].pop(key, None)
 
+    def set_ports(self, changes) -> None:
+        for name, tag, other_config, remove_keys in changes:
+            self.set_port(name, tag, other_config, remove_keys)
+
     def ports(self) -> dict[str, ovs.OvsPort]:
         return {name: ovs.OvsPort(name=name, ofport=d["ofport"], type=d["type"],
                                   external_ids=dict(d["external_ids"]), tag=d["tag"],

@@ -47,11 +47,19 @@ def test_filtered_port_flows():
     assert "reg5=7,dl_src=fa:16:3e:00:00:99,ip,nw_src=10.0.0.100/30" in text
     assert "table=10,priority=95,reg5=7,udp,tp_src=67,tp_dst=68,actions=drop" in text
     assert "table=10,priority=10,reg5=7,actions=drop" in text
-    # Rules: egress anywhere; ingress SSH from each member of g, committed to conntrack.
+    # Rules: egress anywhere (a plain flow); ingress SSH from the members of g (a
+    # conjunction: port clause, member clauses, and the flow that commits).
     assert "table=21,priority=50,ct_state=+new-est+trk,reg5=7,ip,actions=ct(commit," in text
+    conj = [f for f in flows if "conjunction(" in f or "conj_id=" in f]
+    ident = conj[0].split("conjunction(")[1].split(",")[0] if "conjunction(" in conj[0] \
+        else conj[0].split("conj_id=")[1].split(",")[0]
+    assert (f"table=71,priority=40,ct_state=+new-est+trk,tcp,tp_dst=22,reg7=7,"
+            f"actions=conjunction({ident},1/2)") in text
     for member in ("10.0.0.5", "10.0.0.6"):
-        assert f"table=71,priority=50,ct_state=+new-est+trk,reg7=7,tcp,tp_dst=22," \
-               f"nw_src={member},actions=ct(commit,zone=NXM_NX_REG7[0..15]),output:7" in text
+        assert (f"table=71,priority=40,ct_state=+new-est+trk,tcp,tp_dst=22,nw_src={member},"
+                f"actions=conjunction({ident},2/2)") in text
+    assert (f"table=71,priority=40,conj_id={ident},ip,actions=ct(commit,"
+            "zone=NXM_NX_REG7[0..15]),output:NXM_NX_REG7[]") in text
     assert "table=21,priority=50,ct_state=+new-est+trk,reg5=7,ip,actions=ct(commit," \
            "zone=NXM_NX_REG5[0..15])" in text
     # Unicast to either MAC goes through ingress filtering, tagged or not.
@@ -98,3 +106,24 @@ def test_vlan_translation_to_physical_and_tunnel_bridges():
 
 def test_link_local_address_from_mac():
     assert ovs_flows._link_local("fa:16:3e:00:00:01") == "fe80::f816:3eff:fe00:1"
+
+
+def test_conjunctions_scale_with_ports_plus_members_and_keep_their_ids():
+    members = [f"10.0.{i // 250}.{i % 250 + 1}" for i in range(300)]
+    groups = {"g": dict(GROUPS["g"], member_ips={"g": members})}
+    ports = [WiredPort.from_port(dict(PORT, id=f"11111111-2222-3333-4444-{i:012d}"),
+                                 ofport=i + 1, lvid=1) for i in range(300)]
+    flows = ovs_flows.integration_flows(1, ports, groups, [], {}, None)
+    clauses = [f for f in flows if "conjunction(" in f]
+    assert len(clauses) == 600  # 300 port clauses + 300 member clauses, not 90 000
+    again = ovs_flows.integration_flows(1, list(reversed(ports)), groups, [], {}, None)
+    assert sorted(flows) == sorted(again)
+
+
+def test_shared_clause_matches_merge_their_conjunctions():
+    two = {"g": {"id": "g", "member_ips": {"a": ["10.0.0.8"], "b": ["10.0.0.8"]}, "rules": [
+        dict(GROUPS["g"]["rules"][1], id="x", remote_group_id="a"),
+        dict(GROUPS["g"]["rules"][1], id="y", remote_group_id="b")]}}
+    flows = ovs_flows.integration_flows(1, [wired()], two, [], {}, None)
+    member = [f for f in flows if "nw_src=10.0.0.8" in f]
+    assert len(member) == 1 and member[0].count("conjunction(") == 2

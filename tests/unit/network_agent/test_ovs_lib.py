@@ -77,8 +77,11 @@ def test_commands(argvs):
                                 "external_ids:attached-mac=fa:16:3e:00:00:01", "--", "set",
                                 "Port", "tap1", "tag=4095"]
     br.set_port("tap1", 7, remove_keys=["net-id"])
-    assert argvs[-1][0][2:] == ["set", "Port", "tap1", "tag=7", "--", "remove", "Port", "tap1",
-                                "other_config", "net-id"]
+    assert argvs[-1][0][1:] == ["--timeout=30", "--", "set", "Port", "tap1", "tag=7", "--", "remove", "Port",
+                                "tap1", "other_config", "net-id"]
+    count = len(argvs)
+    br.set_ports([])  # nothing to change: no command at all
+    assert len(argvs) == count
     br.replace_flows(["priority=0,actions=drop"])
     assert argvs[-1] == (["ovs-ofctl", "-O", "OpenFlow14", "--bundle", "replace-flows",
                           "br-int", "-"], "priority=0,actions=drop\n")
