@@ -60,3 +60,11 @@ def netenv(bare_netenv):
                                                bare_netenv.fake)
     return bare_netenv
 
+
+
+@pytest.fixture(scope="module")
+def service(bare_netenv, tmp_path_factory):
+    """The real network service (API, agent RPC, metadata API over HTTP) on SQLite."""
+    from tests.functional.network_agent.service import run_service
+
+    yield from run_service(bare_netenv, tmp_path_factory.mktemp("service"))
