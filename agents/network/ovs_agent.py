@@ -15,8 +15,6 @@ whatever the new run does not want (stale flows of the last run) is swept at onc
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 import logging
 import random
 import sys
@@ -27,28 +25,17 @@ from oslo_config import cfg
 
 from agents.network import agent as base
 from agents.network import conf as agent_conf
-from agents.network import conntrack, ovs, ovs_flows, sg_rules, validate
+from agents.network import ovs, ovs_flows, validate
 from agents.network.exception import HostCommandError, InvalidInput
 from agents.network.local_vlans import LocalVlans
+from agents.network.ovs_bridges import OuterBridges
 from agents.network.ovs_flows import DEAD_VLAN, Segment, WiredPort
+from agents.network.sg_revocation import Revocation
 from common.context import RequestContext
 
 LOG = logging.getLogger(__name__)
 
 SG_MARK = "sg:"
-
-
-def patch_name(prefix: str, bridge: str) -> str:
-    """Patch port name ``<prefix><bridge>`` cut to the 15 characters a device may have."""
-    return validate.ifname((prefix + bridge)[:15], "patch port name")
-
-
-def tunnel_port_name(remote_ip: str) -> str:
-    """``vxlan-<8 hex digits>`` after the peer's address."""
-    addr = ipaddress.ip_address(remote_ip)
-    digest = addr.packed.hex() if addr.version == 4 else \
-        hashlib.sha1(addr.packed).hexdigest()[:8]
-    return f"vxlan-{digest}"
 
 
 class OvsRpcEndpoint:
@@ -73,10 +60,9 @@ class OvsAgent(base.Agent):
         super().__init__(conf, server)
         opts = conf.ovs
         self.int_br = ovs.Bridge(opts.integration_bridge)
-        self.phys_bridges = {physnet: ovs.Bridge(name) for physnet, name in
-                             agent_conf.bridge_mappings(conf).items()}
         self.local_ip = validate.ip(opts.local_ip, "[ovs] local_ip") if opts.local_ip else None
-        self.tun_br = ovs.Bridge(opts.tunnel_bridge) if self.local_ip else None
+        self.outer = OuterBridges(self.int_br, agent_conf.bridge_mappings(conf),
+                                  opts.tunnel_bridge, self.local_ip, opts.vxlan_udp_port)
         self.cookie = random.getrandbits(63) | 1
         self.vlans = LocalVlans()
         self.ports: dict[str, dict[str, Any]] = {}
@@ -85,12 +71,8 @@ class OvsAgent(base.Agent):
         self._seen: dict[str, int] = {}
         self._status: dict[str, str] = {}
         self._applied: dict[str, list[str]] = {}
-        self._int_patches: dict[str, int] = {}   # physnet -> ofport on the integration br
-        self._phys_patches: dict[str, int] = {}  # physnet -> ofport on its own bridge
-        self._tun_patches: tuple[int, int] | None = None
         self._ready = False
-        self._rules: dict[str, tuple[Any, ...]] = {}
-        self._zones: dict[str, int] = {}  # filtered port -> its conntrack zone (ofport)
+        self.revocation = Revocation()
 
     @property
     def resync_interval(self) -> float:
@@ -105,7 +87,7 @@ class OvsAgent(base.Agent):
 
     def configurations(self) -> dict[str, Any]:
         return {"integration_bridge": self.int_br.name,
-                "bridge_mappings": {p: b.name for p, b in self.phys_bridges.items()},
+                "bridge_mappings": {p: b.name for p, b in self.outer.physical.items()},
                 "tunnel_types": ["vxlan"] if self.local_ip else [],
                 "tunneling_ip": self.local_ip, "devices": len(self._seen),
                 "datapath_type": "netdev"}
@@ -148,7 +130,7 @@ class OvsAgent(base.Agent):
     def sync(self, ctx: RequestContext, ids: set[str] | None) -> dict[str, Any]:
         full = ids is None
         if full or not self._ready:
-            self._setup_bridges()
+            self.outer.setup()
         ovs_ports = self.int_br.ports()
         if full:
             state = self.server.get_ovs_state(ctx, self.host)
@@ -163,8 +145,7 @@ class OvsAgent(base.Agent):
         wired, dead = self._wire(ovs_ports)
         segments = self._segments(wired)
         self._program(wired, dead, segments, force=full)
-        cut = self._cut_revoked(wired)
-        self._flush_left_zones(wired)
+        cut = self.revocation.update(wired, self.groups)
         self._seen = self._iface_map(ovs_ports)
         self._report_status(ctx, {p.id for p in wired})
         self._ready = True
@@ -276,118 +257,28 @@ class OvsAgent(base.Agent):
 
     # -- bridges and flows --------------------------------------------------------------
 
-    def _setup_bridges(self) -> None:
-        self.int_br.ensure("secure")
-        self._int_patches.clear()
-        self._phys_patches.clear()
-        for physnet, bridge in self.phys_bridges.items():
-            bridge.ensure("secure")
-            int_side, phy_side = patch_name("int-", bridge.name), patch_name("phy-", bridge.name)
-            self.int_br.add_patch_port(int_side, phy_side)
-            bridge.add_patch_port(phy_side, int_side)
-            self._int_patches[physnet] = self.int_br.ports()[int_side].ofport
-            self._phys_patches[physnet] = bridge.ports()[phy_side].ofport
-        if self.tun_br is not None:
-            self.tun_br.ensure("secure")
-            int_side = patch_name("int-", self.tun_br.name)
-            tun_side = patch_name("phy-", self.tun_br.name)
-            self.int_br.add_patch_port(int_side, tun_side)
-            self.tun_br.add_patch_port(tun_side, int_side)
-            self._tun_patches = (self.int_br.ports()[int_side].ofport,
-                                 self.tun_br.ports()[tun_side].ofport)
-
     def _program(self, wired: list[WiredPort], dead: list[int], segments: list[Segment],
                  force: bool) -> None:
         c = self.cookie
-        tun_patch = self._tun_patches[0] if self._tun_patches else None
+        patches = self.outer.patches
+        tun_patch = patches.tunnel[0] if patches.tunnel else None
         self._apply(self.int_br, ovs_flows.integration_flows(
-            c, wired, self.groups, segments, self._int_patches, tun_patch, dead), force)
-        for physnet, bridge in self.phys_bridges.items():
+            c, wired, self.groups, segments, patches.int_side, tun_patch, dead), force)
+        for physnet, bridge in self.outer.physical.items():
             mine = [s for s in segments if s.physical_network == physnet
                     and s.network_type in ("flat", "vlan")]
-            self._apply(bridge, ovs_flows.physical_flows(c, self._phys_patches[physnet], mine),
+            self._apply(bridge, ovs_flows.physical_flows(c, patches.phys_side[physnet], mine),
                         force)
-        if self.tun_br is not None and self._tun_patches:
-            tunnels = self._sync_tunnels()
-            self._apply(self.tun_br, ovs_flows.tunnel_flows(
-                c, self._tun_patches[1], tunnels, segments), force)
+        if self.outer.tunnel is not None and patches.tunnel:
+            tunnels = self.outer.sync_tunnels(self.peers)
+            self._apply(self.outer.tunnel, ovs_flows.tunnel_flows(
+                c, patches.tunnel[1], tunnels, segments), force)
 
     def _apply(self, bridge: ovs.Bridge, flows: list[str], force: bool) -> None:
         if not force and self._applied.get(bridge.name) == flows:
             return
         bridge.replace_flows(flows)
         self._applied[bridge.name] = flows
-
-    def _sync_tunnels(self) -> list[int]:
-        assert self.tun_br is not None and self.local_ip is not None
-        wanted = {}
-        for peer in self.peers:
-            try:
-                addr = validate.ip(peer.get("ip"), "tunnel peer")
-            except InvalidInput as exc:
-                LOG.error("tunnel peer %s ignored: %s", peer.get("host"), exc)
-                continue
-            if addr != self.local_ip:
-                wanted[tunnel_port_name(addr)] = addr
-        have = {name: p for name, p in self.tun_br.ports().items() if p.type == "vxlan"}
-        for name in sorted(set(have) - set(wanted)):
-            LOG.info("removing tunnel %s", name)
-            self.tun_br.del_port(name)
-        for name, addr in sorted(wanted.items()):
-            if name not in have:
-                LOG.info("adding tunnel %s to %s", name, addr)
-                self.tun_br.add_vxlan_port(name, addr, self.local_ip,
-                                           self.conf.ovs.vxlan_udp_port)
-        ports = self.tun_br.ports()
-        return [ports[n].ofport for n in wanted if n in ports and ports[n].ofport > 0]
-
-    # -- conntrack -------------------------------------------------------------------
-
-    def _cut_revoked(self, wired: list[WiredPort]) -> int:
-        """Cut the connections of ports whose rules shrank (a rule went, or a remote
-        group lost members) that no rule admits now."""
-        count = 0
-        members = {g: frozenset(v) for g, v in sg_rules.all_members(self.groups).items()}
-        rules: dict[str, tuple[Any, ...]] = {}
-        for port in wired:
-            if not port.filtered:
-                continue
-            ingress = frozenset(sg_rules.port_matches(self.groups, port.security_group_ids,
-                                                      "ingress"))
-            egress = frozenset(sg_rules.port_matches(self.groups, port.security_group_ids,
-                                                     "egress"))
-            remotes = {m.group: members.get(m.group, frozenset())
-                       for m in ingress | egress if m.group}
-            rules[port.id] = (ingress, egress, remotes)
-            before = self._rules.get(port.id)
-            if before is None or (ingress >= before[0] and egress >= before[1] and all(
-                    remotes.get(g, frozenset()) >= old for g, old in before[2].items())):
-                continue
-
-            def allowed(direction: str, conn: conntrack.Connection, port=port) -> bool:
-                remote = conn.src if direction == "ingress" else conn.dst
-                return sg_rules.admits(self.groups, port.security_group_ids, direction,
-                                       conn.protocol, remote, conn.dport, conn.icmp_type,
-                                       conn.icmp_code)
-
-            try:
-                count += conntrack.cut(port.ofport, set(port.ips), allowed)
-            except HostCommandError as exc:  # filtering holds; only old flows linger
-                LOG.warning("could not cut revoked connections of port %s: %s", port.id, exc)
-        self._rules = rules
-        return count
-
-    def _flush_left_zones(self, wired: list[WiredPort]) -> None:
-        """Empty the conntrack zone of every filtered port that left (or changed
-        ofport): the next port given that ofport must not inherit its connections."""
-        zones = {p.id: p.ofport for p in wired if p.filtered}
-        for port_id, zone in self._zones.items():
-            if zones.get(port_id) != zone and zone not in zones.values():
-                try:
-                    conntrack.flush_zone(zone)
-                except HostCommandError as exc:
-                    LOG.warning("could not empty conntrack zone %s: %s", zone, exc)
-        self._zones = zones
 
     # -- status ----------------------------------------------------------------------
 
@@ -401,19 +292,6 @@ class OvsAgent(base.Agent):
             self.server.update_port_status(ctx, sorted(port_ids), status, self.host)
             self._status.update(dict.fromkeys(port_ids, status))
         self._status = {p: s for p, s in self._status.items() if p in self.ports}
-
-
-def teardown(conf: cfg.ConfigOpts) -> None:
-    """Delete the agent's bridges (integration, tunnel, and the physical ones); for
-    uninstall and tests. Ports of VMs on them go too.
-
-    :raises HostCommandError: ovs-vsctl failed.
-    """
-    opts = conf.ovs
-    names = [opts.integration_bridge, opts.tunnel_bridge,
-             *agent_conf.bridge_mappings(conf).values()]
-    for name in names:
-        ovs.Bridge(name).delete()
 
 
 def main(argv: list[str] | None = None) -> int:

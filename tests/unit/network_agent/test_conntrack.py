@@ -71,3 +71,30 @@ def test_admits():
     assert not sg_rules.admits(groups, ["g"], "ingress", 1, "9.9.9.9", None, 0, 0)
     assert not sg_rules.admits(groups, ["g"], "egress", 6, "10.0.0.5", 85)
     assert not sg_rules.admits(groups, [], "ingress", 6, "10.0.0.5", 85)
+
+
+def test_revocation_cuts_only_when_rules_shrink_and_empties_left_zones(monkeypatch):
+    from agents.network import sg_revocation
+    from agents.network.ovs_flows import WiredPort
+
+    cuts, flushed = [], []
+    monkeypatch.setattr(sg_revocation.conntrack, "cut",
+                        lambda zone, addresses, allowed: cuts.append((zone, addresses)) or 1)
+    monkeypatch.setattr(sg_revocation.conntrack, "flush_zone", flushed.append)
+    port = WiredPort.from_port({"id": "11111111-2222-3333-4444-555555555555",
+                                "mac_address": "fa:16:3e:00:00:01",
+                                "fixed_ips": [{"ip_address": "10.0.0.5"}],
+                                "security_group_ids": ["g"]}, ofport=4, lvid=1)
+    groups = {"g": {"rules": [_rule(protocol="tcp"), _rule(protocol="udp"),
+                              _rule(remote_group_id="m")],
+                    "member_ips": {"m": ["10.0.0.7", "10.0.0.8"]}}}
+    revocation = sg_revocation.Revocation()
+    assert revocation.update([port], groups) == 0  # first sight: nothing to compare
+    groups["g"]["rules"].append(_rule(protocol="icmp"))
+    assert revocation.update([port], groups) == 0  # more allowed: nothing to cut
+    groups["g"]["rules"].pop(0)
+    assert revocation.update([port], groups) == 1 and cuts == [(4, {"10.0.0.5"})]
+    groups["g"]["member_ips"]["m"] = ["10.0.0.7"]  # a member left the remote group
+    assert revocation.update([port], groups) == 1
+    revocation.update([], groups)  # the port left the bridge
+    assert flushed == [4]

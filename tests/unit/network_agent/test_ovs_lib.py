@@ -77,8 +77,8 @@ def test_commands(argvs):
                                 "external_ids:attached-mac=fa:16:3e:00:00:01", "--", "set",
                                 "Port", "tap1", "tag=4095"]
     br.set_port("tap1", 7, remove_keys=["net-id"])
-    assert argvs[-1][0][1:] == ["--timeout=30", "--", "set", "Port", "tap1", "tag=7", "--", "remove", "Port",
-                                "tap1", "other_config", "net-id"]
+    assert argvs[-1][0][1:] == ["--timeout=30", "--", "set", "Port", "tap1", "tag=7", "--",
+                                "remove", "Port", "tap1", "other_config", "net-id"]
     count = len(argvs)
     br.set_ports([])  # nothing to change: no command at all
     assert len(argvs) == count

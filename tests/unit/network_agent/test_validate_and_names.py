@@ -6,7 +6,7 @@ import pytest
 
 from agents.network import namespaces, validate
 from agents.network.exception import InvalidInput
-from agents.network.ovs_agent import patch_name, tunnel_port_name
+from agents.network.ovs_bridges import patch_name, tunnel_port_name
 
 PORT = "5aafaebe-e83a-4fc3-9c50-e514754ba197"
 
