@@ -97,6 +97,8 @@ class OvsAgent(base.Agent):
     def poll(self) -> None:
         """Mark ports whose taps came, went or changed ofport; a full resync when the
         bridge lost our flows (ovs-vswitchd restarted) or is unreachable."""
+        if not self._ready:
+            return  # the first (full) sync looks at everything anyway
         try:
             ports = self.int_br.ports()
             canary = self.int_br.dump_flows(f"table={ovs_flows.T_CANARY}")
@@ -104,7 +106,7 @@ class OvsAgent(base.Agent):
             LOG.warning("cannot read %s; resyncing when it is back", self.int_br.name)
             self.mark_full()
             return
-        if self._ready and not canary:
+        if not canary:
             LOG.warning("the flows of %s are gone (ovs-vswitchd restarted?); full resync",
                         self.int_br.name)
             self._applied.clear()

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -291,6 +292,32 @@ class NetEnv:
                 pids.append(int(path.split("/")[2]))
         return pids
 
+    def _purge_rabbit(self) -> None:
+        """Delete the run's queues and exchanges (named after its suffix): oslo leaves
+        RPC queues behind when their servers stop. Best effort."""
+        listing = run(["rabbitmqctl", "-q", "list_queues", "name"]) \
+            if shutil.which("rabbitmqctl") else None
+        if listing is None or listing.returncode:
+            return
+        queues = [q for q in listing.stdout.split() if self.suffix in q]
+        try:
+            import amqp
+
+            url = urllib.parse.urlsplit(self.transport_url)
+            conn = amqp.Connection(f"{url.hostname}:{url.port or 5672}",
+                                   userid=url.username or "guest",
+                                   password=url.password or "guest")
+            conn.connect()
+            channel = conn.channel()
+            for queue in queues:
+                channel.queue_delete(queue)
+            for exchange in [self.exchange] + [f"{t}_fanout" for t in
+                                               self.overrides()["network_rpc"].values()]:
+                channel.exchange_delete(exchange)
+            conn.close()
+        except Exception:  # noqa: BLE001 - leftovers in RabbitMQ are untidy, not wrong
+            pass
+
     def cleanup(self) -> None:
         """Stop agents, remove VMs, let fresh agents tear down what is theirs, delete
         the bridges; then anything still there is a leak the test reports."""
@@ -323,4 +350,5 @@ class NetEnv:
             for name in self.names.values():
                 ovs.Bridge(name).delete()
             shutil.rmtree(self.state_dir, ignore_errors=True)
+            self._purge_rabbit()
         assert not leftovers, f"left behind: {leftovers}"
