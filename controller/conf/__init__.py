@@ -13,11 +13,13 @@ from controller.conf import (
     database,
     identity,
     image,
+    network,
     scheduler,
     services,
 )
 
-GROUPS = [api, compute, conductor, console, database, identity, image, scheduler, services]
+GROUPS = [api, compute, conductor, console, database, identity, image, network, scheduler,
+          services]
 
 
 def register_all(conf: cfg.ConfigOpts) -> None:
@@ -35,7 +37,7 @@ def _opts(*modules) -> list[tuple[str | None, list[cfg.Opt]]]:
 
 
 def list_api_opts():
-    return _opts(api, compute, database, identity, image)
+    return _opts(api, compute, database, identity, image, network)
 
 
 def list_scheduler_opts():
@@ -43,7 +45,7 @@ def list_scheduler_opts():
 
 
 def list_conductor_opts():
-    return _opts(conductor, database, scheduler, services)
+    return _opts(conductor, database, scheduler, services, network)
 
 
 def list_console_proxy_opts():

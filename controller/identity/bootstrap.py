@@ -34,6 +34,7 @@ CATALOG = [
     ("identity", "keystone", "/identity"),
     ("image", "glance", "/image"),
     ("compute", "nova", "/compute/v2.1"),
+    ("network", "neutron", "/network"),
 ]
 
 
