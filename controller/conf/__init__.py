@@ -5,9 +5,9 @@ from __future__ import annotations
 from oslo_config import cfg
 
 import common.conf
-from controller.conf import api, database, identity, image, services
+from controller.conf import api, database, identity, image, services, volume
 
-GROUPS = [api, database, identity, image, services]
+GROUPS = [api, database, identity, image, services, volume]
 
 
 def register_all(conf: cfg.ConfigOpts) -> None:
@@ -25,7 +25,7 @@ def _opts(*modules) -> list[tuple[str | None, list[cfg.Opt]]]:
 
 
 def list_api_opts():
-    return _opts(api, database, identity, image)
+    return _opts(api, database, identity, image, volume)
 
 
 def list_scheduler_opts():
@@ -33,7 +33,7 @@ def list_scheduler_opts():
 
 
 def list_conductor_opts():
-    return _opts(database, services)
+    return _opts(database, services, volume)
 
 
 def make(argv: list[str] | None = None, program: str = "stratus",

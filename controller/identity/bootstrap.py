@@ -30,6 +30,8 @@ CATALOG = [
     ("identity", "keystone", "/identity"),
     ("image", "glance", "/image"),
     ("compute", "nova", "/compute/v2.1"),
+    ("block-storage", "cinderv3", "/volume/v3/%(project_id)s"),
+    ("volumev3", "cinderv3", "/volume/v3/%(project_id)s"),
 ]
 
 
