@@ -13,9 +13,12 @@ delete removes the manifest first, so a half-deleted backup never looks complete
 
 from __future__ import annotations
 
+import errno
+import functools
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 import zlib
@@ -28,6 +31,7 @@ from agents.volume.exception import BackupError, BackupNotFound, Cancelled, Volu
 LOG = logging.getLogger(__name__)
 MANIFEST_VERSION = 1
 MiB = 1 << 20
+SPARSE_BLOCK = 1 << 20  # granularity of the zero-run check on restore
 
 
 def prefix(backup_id: str) -> str:
@@ -60,19 +64,23 @@ class BackupService:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled(f"backup {backup_id} abandoned")
                 length = min(self.chunk_size, size - offset)
+                if _is_hole(source, offset, length):
+                    chunks.append({"offset": offset, "length": length, "zero": True})
+                    continue  # sparse: not even read
+                source.seek(offset)
                 data = source.read(length)
                 if len(data) != length:
                     raise BackupError(f"the volume ended at {offset + len(data)} bytes, "
                                       f"expected {size}")
+                if data == _zeros(length):
+                    chunks.append({"offset": offset, "length": length, "zero": True})
+                    continue
                 entry = {"offset": offset, "length": length,
-                         "sha256": hashlib.sha256(data).hexdigest()}
-                if data.count(0) == length:
-                    entry["zero"] = True  # sparse: nothing stored
-                else:
-                    entry["object"] = f"{base}chunk-{index:05d}"
-                    payload = zlib.compress(data, 1) if self.compression == "zlib" else data
-                    self.store.put(entry["object"], payload)
-                    stored += 1
+                         "sha256": hashlib.sha256(data).hexdigest(),
+                         "object": f"{base}chunk-{index:05d}"}
+                payload = zlib.compress(data, 1) if self.compression == "zlib" else data
+                self.store.put(entry["object"], payload)
+                stored += 1
                 chunks.append(entry)
             manifest = {"version": MANIFEST_VERSION, "backup_id": backup_id,
                         "volume_id": volume_id, "size": size, "chunk_size": self.chunk_size,
@@ -139,8 +147,7 @@ class BackupService:
                     hashlib.sha256(data).hexdigest() != entry["sha256"]:
                 raise BackupError(f"object {entry['object']} of backup {backup_id} does not "
                                   "match its sha256 in the manifest: the backup is damaged")
-            dest.seek(entry["offset"])
-            dest.write(data)
+            self._write_sparse(dest, entry["offset"], data)
         dest.flush()
         LOG.info("restored backup %s (%d bytes) in %.1f s", backup_id, manifest["size"],
                  time.monotonic() - started)
@@ -165,16 +172,47 @@ class BackupService:
         LOG.info("deleted backup %s (%d objects)", backup_id, removed)
         return removed
 
+    def _write_sparse(self, dest: BinaryIO, offset: int, data: bytes) -> None:
+        # Zero runs inside a chunk are not written where the volume is zero already, so
+        # a restore into a fresh sparse volume allocates only what holds data.
+        for start in range(0, len(data), SPARSE_BLOCK):
+            block = data[start:start + SPARSE_BLOCK]
+            if block == _zeros(len(block)):
+                self._write_zeros(dest, offset + start, len(block))
+            else:
+                dest.seek(offset + start)
+                dest.write(block)
+
     def _write_zeros(self, dest: BinaryIO, offset: int, length: int) -> None:
         # Only where the volume is not zero already: keeps sparse files sparse.
+        if _is_hole(dest, offset, length):
+            return
         dest.seek(offset)
         current = dest.read(length)
-        if current.count(0) != len(current) or len(current) < length:
+        if current != _zeros(length):
             dest.seek(offset)
-            dest.write(bytes(length))
+            dest.write(_zeros(length))
 
     def _remove_quietly(self, backup_id: str) -> None:
         try:
             self.delete(backup_id)
         except VolumeAgentError as exc:
             LOG.warning("could not remove the partial backup %s: %s", backup_id, exc)
+
+
+@functools.lru_cache(maxsize=8)
+def _zeros(length: int) -> bytes:
+    return bytes(length)
+
+
+def _is_hole(handle: BinaryIO, offset: int, length: int) -> bool:
+    """Whether [offset, offset+length) of a file holds no data at all (SEEK_DATA); False
+    when that cannot be told (block devices, in-memory files): then it is read."""
+    try:
+        fd = handle.fileno()
+    except (OSError, ValueError, AttributeError):
+        return False
+    try:
+        return os.lseek(fd, offset, os.SEEK_DATA) >= offset + length
+    except OSError as exc:
+        return exc.errno == errno.ENXIO  # no data from offset to the end of the file

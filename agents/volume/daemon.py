@@ -250,11 +250,11 @@ def _processes() -> list[tuple[int, list[str]]]:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of stratus-volume-agent."""
+def main(argv: list[str] | None = None, clients: clients_mod.Clients | None = None) -> int:
+    """Entry point of stratus-volume-agent (tests may hand in their own clients)."""
     conf = volume_conf.make(sys.argv[1:] if argv is None else argv, BINARY, cli_opts=[ONCE])
     log.setup(conf, BINARY)
-    agent = VolumeAgent(conf)
+    agent = VolumeAgent(conf, clients=clients)
     signal.signal(signal.SIGTERM, lambda *_: agent.stop.set())
     signal.signal(signal.SIGINT, lambda *_: agent.stop.set())
     try:

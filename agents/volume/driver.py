@@ -50,6 +50,11 @@ class VolumeDriver(abc.ABC):
         self.backend = backend
         self._execute = execute
 
+    @property
+    def execute(self) -> Execute:
+        """How this backend runs commands (qemu-img on its data goes through it too)."""
+        return self._execute
+
     # --------------------------------------------------------------- set-up
     @abc.abstractmethod
     def check_setup(self) -> None:

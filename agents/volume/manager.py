@@ -195,7 +195,7 @@ class VolumeManager:
             with self._readable(volume_id) as (path, opener):
                 imagecopy.upload_volume(self.upload, image, path, opener, self.conversion_dir,
                                         timeout=self.conversion_timeout,
-                                        execute=self.driver._execute)
+                                        execute=self.driver.execute)
         except Exception as exc:  # noqa: BLE001 - reported to the service
             LOG.error("uploading volume %s as image %s failed: %s", volume_id, image_id, exc,
                       exc_info=not isinstance(exc, VolumeAgentError))
@@ -278,7 +278,7 @@ class VolumeManager:
             with imagecopy.scratch_file(self.conversion_dir, f"{volume_id}.image") as scratch:
                 fmt = imagecopy.download(self.fetch, image, scratch, cancel=cancel,
                                          timeout=self.conversion_timeout,
-                                         execute=self.driver._execute)
+                                         execute=self.driver.execute)
                 path = self.driver.create_from_image(volume_id, size, scratch, fmt,
                                                      timeout=self.conversion_timeout)
             return path, {"bootable": True}

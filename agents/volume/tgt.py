@@ -28,6 +28,13 @@ LOG = logging.getLogger(__name__)
 LOCK_FILE = "/run/lock/stratus-tgtadm.lock"
 _TARGET_RE = re.compile(r"^Target (\d+): (\S+)$")
 _MAX_TID_ATTEMPTS = 20
+# iSCSI session limits the target offers (initiators negotiate down to theirs). tgt's
+# defaults (8 KiB data segments, 64 KiB first burst, R2T before any write data) tripled
+# QEMU's write throughput when raised (benchmarks/volume/README.md).
+SESSION_PARAMS = (("MaxRecvDataSegmentLength", "262144"),
+                  ("MaxXmitDataSegmentLength", "262144"),
+                  ("FirstBurstLength", "262144"), ("MaxBurstLength", "1048576"),
+                  ("InitialR2T", "No"))
 Execute = Callable[..., str]
 
 
@@ -93,29 +100,41 @@ class TgtHelper(TargetHelper):
         with self._locked():
             targets = self._show()
             target = targets.get(iqn)
-            if target is None:
+            created = target is None
+            if created:
                 target = self._create_target(iqn, targets)
-            if target.luns.get(LUN) != path:
-                if LUN in target.luns:
-                    self._tgtadm(["--op", "delete", "--mode", "logicalunit", "--tid",
-                                  str(target.tid), "--lun", str(LUN)], f"replace LUN of {iqn}")
-                self._tgtadm(["--op", "new", "--mode", "logicalunit", "--tid", str(target.tid),
-                              "--lun", str(LUN), "--backing-store", path],
-                             f"add {path} as LUN {LUN} of {iqn}")
-                target.luns[LUN] = path
-            if credentials.username not in target.accounts:
-                self._ensure_account(credentials)
-                self._tgtadm(["--op", "bind", "--mode", "account", "--tid", str(target.tid),
-                              "--user", credentials.username], f"bind CHAP account to {iqn}",
-                             ok=("already exists",))
-            if connector is not None and connector.ip not in target.acl:
-                self._tgtadm(["--op", "bind", "--mode", "target", "--tid", str(target.tid),
-                              "--initiator-address", connector.ip], f"allow {connector.ip}",
-                             ok=("already exists",))
-                target.acl.append(connector.ip)
+            try:
+                self._converge(target, path, credentials, connector)
+            except TargetError:
+                if created:  # no half-made export left behind
+                    self._delete(target, volume_id)
+                raise
         LOG.info("exported volume %s as %s (allowed: %s)", volume_id, iqn,
                  ", ".join(target.acl) or "nobody")
         return Export(volume_id, iqn, path, frozenset(target.acl))
+
+    def _converge(self, target: TgtTarget, path: str, credentials: Credentials,
+                  connector: Connector | None) -> None:
+        """LUN 1 = path, the CHAP account bound, connector's address allowed."""
+        iqn = target.iqn
+        if target.luns.get(LUN) != path:
+            if LUN in target.luns:
+                self._tgtadm(["--op", "delete", "--mode", "logicalunit", "--tid",
+                              str(target.tid), "--lun", str(LUN)], f"replace LUN of {iqn}")
+            self._tgtadm(["--op", "new", "--mode", "logicalunit", "--tid", str(target.tid),
+                          "--lun", str(LUN), "--backing-store", path],
+                         f"add {path} as LUN {LUN} of {iqn}")
+            target.luns[LUN] = path
+        if credentials.username not in target.accounts:
+            self._ensure_account(credentials)
+            self._tgtadm(["--op", "bind", "--mode", "account", "--tid", str(target.tid),
+                          "--user", credentials.username], f"bind CHAP account to {iqn}",
+                         ok=("already exists",))
+        if connector is not None and connector.ip not in target.acl:
+            self._tgtadm(["--op", "bind", "--mode", "target", "--tid", str(target.tid),
+                          "--initiator-address", connector.ip], f"allow {connector.ip}",
+                         ok=("already exists",))
+            target.acl.append(connector.ip)
 
     def revoke(self, volume_id: str, key: str) -> bool:
         iqn = self.iqn(volume_id)
@@ -175,10 +194,14 @@ class TgtHelper(TargetHelper):
             try:
                 self._tgtadm(["--op", "new", "--mode", "target", "--tid", str(tid),
                               "--targetname", iqn], f"create target {iqn}")
-                return TgtTarget(tid, iqn)
             except TargetError as exc:
                 if "already exists" not in str(exc):
                     raise
+            else:
+                for name, value in SESSION_PARAMS:
+                    self._tgtadm(["--op", "update", "--mode", "target", "--tid", str(tid),
+                                  "--name", name, "--value", value], f"tune {iqn}")
+                return TgtTarget(tid, iqn)
             # Another process took this tid (or created our target) meanwhile: look again.
             fresh = self._show()
             if iqn in fresh:

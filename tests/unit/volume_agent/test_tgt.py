@@ -79,6 +79,8 @@ class FakeTgtd:
             if tid in self.targets or opts["--targetname"] in names:
                 self._fail("this target already exists")
             self.targets[tid] = self._target(opts["--targetname"])
+        elif mode == "target" and op == "update":
+            self._need(tid).setdefault("params", {})[opts["--name"]] = opts["--value"]
         elif mode == "target" and op == "delete":
             self._need(tid)
             del self.targets[tid]
@@ -177,6 +179,7 @@ def test_export_creates_target_lun_chap_and_acl(helper, tgtd):
     assert export.initiators == {"192.0.2.10"}
     (tid, target), = tgtd.targets.items()
     assert tid == 1 and target["luns"] == {1: "/v/volume-1"}
+    assert target["params"]["MaxBurstLength"] == "1048576"
     assert target["accounts"] == ["volume-x"] and tgtd.accounts == {"volume-x": CREDS.password}
     calls = len(tgtd.argvs)
     helper.ensure_export(volume_id, "/v/volume-1", CREDS, HOST_A)  # idempotent: only a show
@@ -250,3 +253,15 @@ def test_the_chap_password_never_reaches_an_error_message(helper, tgtd):
         helper.ensure_export(new_id(), "/v/a", CREDS, HOST_A)
     assert CREDS.password not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_a_failed_new_export_is_rolled_back(helper, tgtd):
+    def no_lun(argv, **kwargs):
+        if "logicalunit" in argv and "new" in argv:
+            raise ProcessExecutionError(argv, 22, "", "tgtadm: invalid request\n")
+        return tgtd(argv, **kwargs)
+
+    helper._execute = no_lun
+    with pytest.raises(TargetError):
+        helper.ensure_export(new_id(), "/v/missing", CREDS, HOST_A)
+    assert tgtd.targets == {} and tgtd.accounts == {}
