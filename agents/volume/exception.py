@@ -42,6 +42,15 @@ class InsufficientSpace(BackendError):
     """Not enough free space on the backend for the operation."""
 
 
+class AlreadyExists(BackendError):
+    """The backend already holds data under this volume's or snapshot's name (a repeated
+    create): the existing data is left alone."""
+
+    def __init__(self, kind: str, resource_id: str):
+        super().__init__(f"{kind} {resource_id} already has data on this backend; it was "
+                         "not touched")
+
+
 class TargetError(VolumeAgentError):
     """The iSCSI target (tgtd, LIO) refused or failed an operation."""
 

@@ -15,6 +15,7 @@ from agents.volume import driver, names
 from agents.volume.chap import Credentials
 from agents.volume.conf import BackendConf
 from agents.volume.exception import (
+    AlreadyExists,
     BackendError,
     InvalidInput,
     SnapshotNotFound,
@@ -55,6 +56,8 @@ class FakeDriver(driver.VolumeDriver):
 
     def create_volume(self, volume_id: str, size_gb: int) -> str:
         self._record("create_volume", volume_id, size_gb)
+        if volume_id in self.volumes:
+            raise AlreadyExists("volume", volume_id)
         self.volumes[volume_id] = bytearray(names.size_gb(size_gb) * self.bytes_per_gb)
         return self.local_path(volume_id)
 
@@ -93,6 +96,8 @@ class FakeDriver(driver.VolumeDriver):
 
     def create_snapshot(self, snapshot_id: str, volume_id: str) -> None:
         self._record("create_snapshot", snapshot_id, volume_id)
+        if snapshot_id in self.snapshots:
+            raise AlreadyExists("snapshot", snapshot_id)
         self.snapshots[snapshot_id] = bytearray(self._volume(volume_id))
 
     def delete_snapshot(self, snapshot_id: str) -> None:
@@ -127,6 +132,8 @@ class FakeDriver(driver.VolumeDriver):
 
     def _copy(self, source: bytearray, volume_id: str, size_gb: int) -> str:
         size = names.size_gb(size_gb) * self.bytes_per_gb
+        if volume_id in self.volumes:
+            raise AlreadyExists("volume", volume_id)
         if size < len(source):
             raise InvalidInput("the new volume is smaller than its source")
         self.volumes[volume_id] = bytearray(source) + bytearray(size - len(source))

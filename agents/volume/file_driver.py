@@ -20,6 +20,7 @@ import os
 
 from agents.volume import driver, names
 from agents.volume.exception import (
+    AlreadyExists,
     BackendError,
     InsufficientSpace,
     InvalidInput,
@@ -51,7 +52,7 @@ class FileDriver(driver.VolumeDriver):
     def create_volume(self, volume_id: str, size_gb: int) -> str:
         path = self.local_path(volume_id)
         size = names.size_gb(size_gb) * GiB
-        # O_TRUNC then ftruncate: a retried create starts again from zeros.
+        self._absent(path, "volume", volume_id)
         self._guarded(f"create {path}", self._sparse_file, path, size)
         LOG.info("created volume file %s (%d GiB)", path, size_gb)
         return path
@@ -87,6 +88,7 @@ class FileDriver(driver.VolumeDriver):
         if not os.path.exists(source):
             raise VolumeNotFound(volume_id)
         target = self.snapshot_path(snapshot_id)
+        self._absent(target, "snapshot", snapshot_id)
         self._cp(source, target)
         LOG.info("snapshot %s of volume %s: %s", snapshot_id, volume_id, target)
 
@@ -132,6 +134,7 @@ class FileDriver(driver.VolumeDriver):
     def _copy(self, source: str, volume_id: str, size_gb: int) -> str:
         target = self.local_path(volume_id)
         size = names.size_gb(size_gb) * GiB
+        self._absent(target, "volume", volume_id)
         source_size = os.stat(source).st_size
         if size < source_size:
             raise InvalidInput(f"the new volume ({size_gb} GiB) is smaller than its source "
@@ -149,8 +152,14 @@ class FileDriver(driver.VolumeDriver):
         os.chmod(target, 0o600)
 
     @staticmethod
+    def _absent(path: str, kind: str, resource_id: str) -> None:
+        if os.path.lexists(path):
+            raise AlreadyExists(kind, resource_id)
+
+    @staticmethod
     def _sparse_file(path: str, size: int) -> None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # O_EXCL: never reuse (or truncate) what is already there.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.ftruncate(fd, size)
         finally:
@@ -160,6 +169,8 @@ class FileDriver(driver.VolumeDriver):
     def _guarded(what: str, func, *args) -> None:
         try:
             func(*args)
+        except FileExistsError as exc:
+            raise BackendError(f"could not {what}: it appeared meanwhile") from exc
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise InsufficientSpace(f"could not {what}: the backend is full") from exc

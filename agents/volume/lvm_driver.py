@@ -17,6 +17,7 @@ import re
 
 from agents.volume import driver, names
 from agents.volume.exception import (
+    AlreadyExists,
     BackendError,
     InvalidInput,
     SnapshotNotFound,
@@ -65,6 +66,8 @@ class LvmDriver(driver.VolumeDriver):
     # -------------------------------------------------------------- volumes
     def create_volume(self, volume_id: str, size_gb: int) -> str:
         name = names.volume_name(volume_id)
+        if name in self._lv_names():
+            raise AlreadyExists("volume", volume_id)
         self._lvm(["lvcreate", "--yes", "--thin", "--virtualsize", f"{names.size_gb(size_gb)}g",
                    "--name", name, f"{self.vg}/{self.pool}"], f"create LV {name}")
         return self.local_path(volume_id)
@@ -96,10 +99,13 @@ class LvmDriver(driver.VolumeDriver):
 
     # ------------------------------------------------------------ snapshots
     def create_snapshot(self, snapshot_id: str, volume_id: str) -> None:
-        origin = names.volume_name(volume_id)
-        if origin not in self._lv_names():
+        origin, name = names.volume_name(volume_id), names.snapshot_name(snapshot_id)
+        existing = self._lv_names()
+        if origin not in existing:
             raise VolumeNotFound(volume_id)
-        self._snapshot(origin, names.snapshot_name(snapshot_id))
+        if name in existing:
+            raise AlreadyExists("snapshot", snapshot_id)
+        self._snapshot(origin, name)
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         self._remove(names.snapshot_name(snapshot_id))
@@ -139,6 +145,8 @@ class LvmDriver(driver.VolumeDriver):
     # -------------------------------------------------------------- helpers
     def _thin_copy(self, source: str, volume_id: str, size_gb: int) -> str:
         target = names.volume_name(volume_id)
+        if target in self._lv_names():
+            raise AlreadyExists("volume", volume_id)
         size = names.size_gb(size_gb) * GiB
         source_size = next((int(float(row[1])) for row in self._lvs() if row[0] == source), 0)
         if size < source_size:

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from agents.volume.exception import (
+    AlreadyExists,
     BackendError,
     InvalidInput,
     SnapshotNotFound,
@@ -46,12 +47,18 @@ def test_create_is_sparse_private_and_named_after_the_volume(driver):
     assert driver.list_volumes() == {volume_id} and driver.volume_size(volume_id) == 2 * GiB
 
 
-def test_retried_create_starts_from_zeros(driver):
-    volume_id = new_id()
+def test_repeated_create_leaves_existing_data_alone(driver):
+    volume_id, snapshot_id = new_id(), new_id()
     path = driver.create_volume(volume_id, 1)
     _write(path, 0, b"old data")
-    driver.create_volume(volume_id, 1)
-    assert _read(path, 0, 8) == b"\0" * 8
+    with pytest.raises(AlreadyExists):
+        driver.create_volume(volume_id, 1)
+    with pytest.raises(AlreadyExists):
+        driver.clone_volume(volume_id, volume_id, 1)
+    driver.create_snapshot(snapshot_id, volume_id)
+    with pytest.raises(AlreadyExists):
+        driver.create_snapshot(snapshot_id, volume_id)
+    assert _read(path, 0, 8) == b"old data"
 
 
 def test_snapshot_copy_and_clone_keep_data_and_sparseness(driver):

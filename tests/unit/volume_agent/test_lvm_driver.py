@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.volume.exception import (
+    AlreadyExists,
     BackendError,
     InsufficientSpace,
     InvalidInput,
@@ -75,6 +76,8 @@ def test_create_is_a_thin_lv_in_the_pool(driver, lvm):
     assert lvm.envs[-1]["LC_ALL"] == "C"
     assert driver.volume_size(volume_id) == 3 * GiB
     assert driver.list_volumes() == {volume_id} and driver.volume_exists(volume_id)
+    with pytest.raises(AlreadyExists):
+        driver.create_volume(volume_id, 3)
 
 
 def test_snapshots_and_clones_are_active_thin_snapshots(driver, lvm):

@@ -284,3 +284,12 @@ def test_snapshot_failure_and_delete(env):
     manager.delete_snapshot(CTX, snapshot_id)
     assert snapshot_id not in driver.snapshots
     assert server.named("snapshot_deleted") == [{"snapshot_id": snapshot_id}]
+
+
+def test_a_repeated_create_cast_keeps_the_existing_volume(env):
+    manager, driver, _, server = env
+    volume_id = _create(manager, server)
+    driver.volumes[volume_id][:4] = b"data"
+    manager.create_volume(CTX, {"id": volume_id, "size": 1, "source": {"type": "blank"}})
+    assert server.status(volume_id) == "available"  # the guard kept the status
+    assert driver.volumes[volume_id][:4] == b"data"
