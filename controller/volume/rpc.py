@@ -35,7 +35,7 @@ from controller.volume import (
     snapshots,
     states,
     store,
-    volume_actions,
+    volume_images,
     volumes,
 )
 
@@ -161,10 +161,10 @@ class VolumeRpcManager:
                 status=states.ERROR, fail_reason="The backup was interrupted.",
                 updated_at=utcnow()))
         if before == states.UPLOADING and row.status != states.UPLOADING:
-            pending = session.get(VolumeAdminMetadata, (row.id, volume_actions.PENDING_IMAGE))
+            pending = session.get(VolumeAdminMetadata, (row.id, volume_images.PENDING_IMAGE))
             if pending is not None:
                 image_id = pending.value
-                return lambda: volume_actions.finish_upload(self.rt, row.id, image_id,
+                return lambda: volume_images.finish_upload(self.rt, row.id, image_id,
                                                             "the upload was interrupted")
         if before in (states.CREATING, states.DOWNLOADING) and row.status == states.AVAILABLE:
             return self._restore_into(ctxt, session, row)
@@ -241,7 +241,7 @@ class VolumeRpcManager:
     # ---------------------------------------------------------------- images
     def image_uploaded(self, ctxt: RequestContext, volume_id: str, image_id: str,
                        error: str | None = None) -> None:
-        volume_actions.finish_upload(self.rt, volume_id, image_id, error)
+        volume_images.finish_upload(self.rt, volume_id, image_id, error)
 
 
 def _number(value: Any, default: float = 0.0) -> float:

@@ -15,7 +15,8 @@ import flask
 
 from common.context import RequestContext
 from controller import exceptions
-from controller.api import faults, handler, microversions
+from controller.api import faults, handler, microversions, validation
+from controller.api.volume import schemas
 
 bp = flask.Blueprint("volume", __name__, url_prefix="/volume")
 
@@ -63,6 +64,15 @@ def require(text: str) -> None:
     if not at_least(text):
         raise exceptions.NotFound(f"The resource could not be found. (It needs "
                                   f"OpenStack-API-Version: volume {text} or later.)")
+
+
+def body(schema: dict[str, Any]) -> Any:
+    """The request body, validated strictly from 3.53 and ignoring unknown fields before,
+    as Cinder does.
+
+    :raises BadRequest: not JSON, or not matching schema.
+    """
+    return validation.body(schema if at_least("3.53") else schemas.lenient(schema))
 
 
 def route(rule: str, methods: list[str]) -> Callable:

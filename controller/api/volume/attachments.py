@@ -13,7 +13,7 @@ from controller.volume import attachments
 def create_attachment():
     volume.require("3.27")
     ctx = volume.authorize("volume:attachment_create")
-    given = validation.body(schemas.ATTACHMENT_CREATE)["attachment"]
+    given = volume.body(schemas.ATTACHMENT_CREATE)["attachment"]
     mode = given.get("mode") if volume.at_least("3.54") else None
     connector = given.get("connector") or None
     if connector and not mode:
@@ -27,7 +27,7 @@ def create_attachment():
 def update_attachment(attachment_id: str):
     volume.require("3.27")
     ctx = volume.authorize("volume:attachment_update")
-    connector = validation.body(schemas.ATTACHMENT_UPDATE)["attachment"]["connector"]
+    connector = volume.body(schemas.ATTACHMENT_UPDATE)["attachment"]["connector"]
     row = attachments.update(handler.runtime(), ctx, attachment_id, connector)
     return {"attachment": views.attachment(row)}
 

@@ -15,7 +15,7 @@ from controller.volume import backups
 @route("/backups", ["POST"])
 def create_backup():
     ctx = volume.authorize("backup:create")
-    given = dict(validation.body(schemas.BACKUP_CREATE)["backup"])
+    given = dict(volume.body(schemas.BACKUP_CREATE)["backup"])
     for flag in ("incremental", "force"):
         given[flag] = schemas.truthy(given.get(flag, False))
     if not volume.at_least("3.43"):
@@ -55,7 +55,7 @@ def show_backup(backup_id: str):
 def update_backup(backup_id: str):
     volume.require("3.9")
     ctx = volume.authorize("backup:update")
-    given: dict[str, Any] = dict(validation.body(schemas.BACKUP_UPDATE)["backup"])
+    given: dict[str, Any] = dict(volume.body(schemas.BACKUP_UPDATE)["backup"])
     if not volume.at_least("3.43"):
         given.pop("metadata", None)
     row = backups.update(handler.runtime(), ctx, backup_id, given)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from controller import exceptions
@@ -37,11 +38,11 @@ def truthy(value: Any) -> bool:
 
 
 def _wrap(key: str, properties: dict[str, Any], required: list[str] | None = None,
-          strict: bool = True, min_properties: int = 0) -> dict[str, Any]:
+          min_properties: int = 0) -> dict[str, Any]:
     inner = {"type": "object", "properties": properties, "required": required or [],
-             "additionalProperties": not strict, "minProperties": min_properties}
+             "additionalProperties": False, "minProperties": min_properties}
     return {"type": "object", "properties": {key: inner}, "required": [key],
-            "additionalProperties": not strict}
+            "additionalProperties": False}
 
 
 # ------------------------------------------------------------------ volumes
@@ -57,15 +58,8 @@ _VOLUME = {
 }
 
 
-def volume_create(strict: bool) -> dict[str, Any]:
-    """Lenient below 3.53 (unknown fields ignored), strict from 3.53, as Cinder."""
-    schema = _wrap("volume", _VOLUME, strict=strict)
-    schema["properties"]["OS-SCH-HNT:scheduler_hints"] = {"type": ["object", "null"]}
-    return schema
-
-
-VOLUME_CREATE = volume_create(False)
-VOLUME_CREATE_STRICT = volume_create(True)
+VOLUME_CREATE = _wrap("volume", _VOLUME)
+VOLUME_CREATE["properties"]["OS-SCH-HNT:scheduler_hints"] = {"type": ["object", "null"]}
 VOLUME_UPDATE = _wrap("volume", {"name": NAME, "description": NAME, "display_name": NAME,
                                  "display_description": NAME, "metadata": NULLABLE_METADATA})
 METADATA_BODY = {"type": "object", "properties": {"metadata": METADATA},
@@ -183,6 +177,22 @@ SERVICE_UPDATE = {"type": "object", "properties": {
     "host": {"type": "string", "minLength": 1, "maxLength": 255},
     "binary": {"type": "string", "minLength": 1, "maxLength": 255},
     "disabled_reason": NAME}, "required": ["host"], "additionalProperties": False}
+
+
+_LENIENT: dict[int, dict[str, Any]] = {}
+
+
+def lenient(schema: dict[str, Any]) -> dict[str, Any]:
+    """schema with unknown fields allowed in the body and its resource (Cinder before
+    3.53 ignored them); cached so the validator cache keeps working."""
+    if id(schema) not in _LENIENT:
+        loose = copy.deepcopy(schema)
+        loose["additionalProperties"] = True
+        for inner in loose.get("properties", {}).values():
+            if isinstance(inner, dict) and inner.get("type") == "object":
+                inner["additionalProperties"] = True
+        _LENIENT[id(schema)] = loose
+    return _LENIENT[id(schema)]
 
 
 def single_item(body: dict[str, Any], key: str) -> Any:

@@ -15,7 +15,7 @@ from controller.volume import snapshots
 @route("/snapshots", ["POST"])
 def create_snapshot():
     ctx = volume.authorize("volume:create_snapshot")
-    given = validation.body(schemas.SNAPSHOT_CREATE)["snapshot"]
+    given = volume.body(schemas.SNAPSHOT_CREATE)["snapshot"]
     values = {"name": given.get("name", given.get("display_name")),
               "description": given.get("description", given.get("display_description")),
               "force": schemas.truthy(given.get("force", False)),
@@ -51,7 +51,7 @@ def show_snapshot(snapshot_id: str):
 @route("/snapshots/<snapshot_id>", ["PUT"])
 def update_snapshot(snapshot_id: str):
     ctx = volume.authorize("volume:update_snapshot")
-    given = validation.body(schemas.SNAPSHOT_UPDATE)["snapshot"]
+    given = volume.body(schemas.SNAPSHOT_UPDATE)["snapshot"]
     values: dict[str, Any] = {}
     for key, legacy in (("name", "display_name"), ("description", "display_description")):
         if key in given or legacy in given:

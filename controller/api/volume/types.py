@@ -41,7 +41,7 @@ def show_type(type_id: str):
 @route("/types", ["POST"])
 def create_type():
     ctx = volume.authorize("volume_extension:types_manage")
-    given = validation.body(schemas.TYPE_CREATE)["volume_type"]
+    given = volume.body(schemas.TYPE_CREATE)["volume_type"]
     public = given.get("os-volume-type-access:is_public", given.get("is_public", True))
     row = types.create(handler.runtime(), ctx, given["name"], given.get("description"),
                        schemas.truthy(public), given.get("extra_specs"))
@@ -51,7 +51,7 @@ def create_type():
 @route("/types/<type_id>", ["PUT"])
 def update_type(type_id: str):
     ctx = volume.authorize("volume_extension:types_manage")
-    given = validation.body(schemas.TYPE_UPDATE)["volume_type"]
+    given = volume.body(schemas.TYPE_UPDATE)["volume_type"]
     if "is_public" in given:
         given["is_public"] = schemas.truthy(given["is_public"])
     row = types.update(handler.runtime(), ctx, type_id, given)

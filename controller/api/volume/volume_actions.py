@@ -11,7 +11,7 @@ from common.context import RequestContext
 from controller import exceptions
 from controller.api import auth, handler, validation, volume
 from controller.api.volume import route, schemas, views
-from controller.volume import volume_actions, volumes
+from controller.volume import legacy_attach, volume_actions, volume_images, volumes
 
 _ACTIONS: dict[str, tuple[str, Callable[[RequestContext, str, Any], Any]]] = {}
 
@@ -86,19 +86,19 @@ def _retype(ctx: RequestContext, volume_id: str, args: dict) -> Any:
 
 @action("os-set_image_metadata", "volume_extension:volume_image_metadata:set")
 def _set_image_metadata(ctx: RequestContext, volume_id: str, args: dict) -> Any:
-    return {"metadata": volume_actions.set_image_metadata(handler.runtime(), ctx, volume_id,
+    return {"metadata": volume_images.set_image_metadata(handler.runtime(), ctx, volume_id,
                                                           args["metadata"])}
 
 
 @action("os-unset_image_metadata", "volume_extension:volume_image_metadata:remove")
 def _unset_image_metadata(ctx: RequestContext, volume_id: str, args: dict) -> Any:
-    volume_actions.unset_image_metadata(handler.runtime(), ctx, volume_id, args["key"])
+    volume_images.unset_image_metadata(handler.runtime(), ctx, volume_id, args["key"])
     return flask.Response(status=200)
 
 
 @action("os-show_image_metadata", "volume_extension:volume_image_metadata:show")
 def _show_image_metadata(ctx: RequestContext, volume_id: str, args: dict) -> Any:
-    return {"metadata": volume_actions.image_metadata(handler.runtime(), ctx, volume_id)}
+    return {"metadata": volume_images.image_metadata(handler.runtime(), ctx, volume_id)}
 
 
 @action("os-volume_upload_image", "volume_extension:volume_actions:upload_image")
@@ -112,7 +112,7 @@ def _upload_image(ctx: RequestContext, volume_id: str, args: dict) -> Any:
         values["protected"] = schemas.truthy(values["protected"])
     if values.get("visibility") == "public":
         volume.authorize("volume_extension:volume_actions:upload_public")
-    row, image = volume_actions.upload_image(handler.runtime(), ctx, volume_id, values)
+    row, image = volume_images.upload_image(handler.runtime(), ctx, volume_id, values)
     body = {"id": row.id, "updated_at": views.isotime(image["updated_at"]),
             "status": "uploading", "display_description": row.description, "size": row.size,
             "volume_type": views.volume_type(row.volume_type, with_access=False),
@@ -126,38 +126,38 @@ def _upload_image(ctx: RequestContext, volume_id: str, args: dict) -> Any:
 # ------------------------------------------------------------------ legacy attach steps
 @action("os-reserve", "volume_extension:volume_actions:reserve")
 def _reserve(ctx: RequestContext, volume_id: str, args: dict) -> Any:
-    volume_actions.reserve(handler.runtime(), ctx, volume_id)
+    legacy_attach.reserve(handler.runtime(), ctx, volume_id)
     return _accepted()
 
 
 @action("os-unreserve", "volume_extension:volume_actions:unreserve")
 def _unreserve(ctx: RequestContext, volume_id: str, args: dict) -> Any:
-    volume_actions.unreserve(handler.runtime(), ctx, volume_id)
+    legacy_attach.unreserve(handler.runtime(), ctx, volume_id)
     return _accepted()
 
 
 @action("os-begin_detaching", "volume_extension:volume_actions:begin_detaching")
 def _begin_detaching(ctx: RequestContext, volume_id: str, args: dict) -> Any:
-    volume_actions.begin_detaching(handler.runtime(), ctx, volume_id)
+    legacy_attach.begin_detaching(handler.runtime(), ctx, volume_id)
     return _accepted()
 
 
 @action("os-roll_detaching", "volume_extension:volume_actions:roll_detaching")
 def _roll_detaching(ctx: RequestContext, volume_id: str, args: dict) -> Any:
-    volume_actions.roll_detaching(handler.runtime(), ctx, volume_id)
+    legacy_attach.roll_detaching(handler.runtime(), ctx, volume_id)
     return _accepted()
 
 
 @action("os-initialize_connection", "volume_extension:volume_actions:initialize_connection")
 def _initialize_connection(ctx: RequestContext, volume_id: str, args: dict) -> Any:
-    info = volume_actions.initialize_connection(handler.runtime(), ctx, volume_id,
+    info = legacy_attach.initialize_connection(handler.runtime(), ctx, volume_id,
                                                 args["connector"])
     return {"connection_info": info}
 
 
 @action("os-terminate_connection", "volume_extension:volume_actions:terminate_connection")
 def _terminate_connection(ctx: RequestContext, volume_id: str, args: dict) -> Any:
-    volume_actions.terminate_connection(handler.runtime(), ctx, volume_id, args["connector"])
+    legacy_attach.terminate_connection(handler.runtime(), ctx, volume_id, args["connector"])
     return _accepted()
 
 
@@ -166,18 +166,18 @@ def _attach(ctx: RequestContext, volume_id: str, args: dict) -> Any:
     if not args.get("instance_uuid") and not args.get("host_name"):
         raise exceptions.BadRequest("Invalid request to attach volume to an invalid target: "
                                     "give instance_uuid or host_name.")
-    volume_actions.attach(handler.runtime(), ctx, volume_id, args)
+    legacy_attach.attach(handler.runtime(), ctx, volume_id, args)
     return _accepted()
 
 
 @action("os-detach", "volume_extension:volume_actions:detach")
 def _detach(ctx: RequestContext, volume_id: str, args: dict) -> Any:
-    volume_actions.detach(handler.runtime(), ctx, volume_id, args.get("attachment_id"))
+    legacy_attach.detach(handler.runtime(), ctx, volume_id, args.get("attachment_id"))
     return _accepted()
 
 
 @action("os-force_detach", "volume_extension:volume_admin_actions:force_detach")
 def _force_detach(ctx: RequestContext, volume_id: str, args: dict) -> Any:
-    volume_actions.detach(handler.runtime(), ctx, volume_id, args.get("attachment_id"),
+    legacy_attach.detach(handler.runtime(), ctx, volume_id, args.get("attachment_id"),
                           connector=args.get("connector"), force=True)
     return _accepted()

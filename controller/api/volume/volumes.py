@@ -9,7 +9,7 @@ import flask
 from controller import exceptions
 from controller.api import handler, validation, volume
 from controller.api.volume import params, route, schemas, views
-from controller.volume import volumes
+from controller.volume import metadata, volumes
 
 
 def _create_values(body: dict[str, Any]) -> dict[str, Any]:
@@ -36,9 +36,7 @@ def _create_values(body: dict[str, Any]) -> dict[str, Any]:
 @route("/volumes", ["POST"])
 def create_volume():
     ctx = volume.authorize("volume:create")
-    strict = volume.at_least("3.53")
-    body = validation.body(schemas.VOLUME_CREATE_STRICT if strict else schemas.VOLUME_CREATE)
-    values = _create_values(body)
+    values = _create_values(volume.body(schemas.VOLUME_CREATE))
     if values["image_id"]:
         volume.authorize("volume:create_from_image")
     if values["multiattach"]:
@@ -87,7 +85,7 @@ def show_volume(volume_id: str):
 @route("/volumes/<volume_id>", ["PUT"])
 def update_volume(volume_id: str):
     ctx = volume.authorize("volume:update")
-    given = validation.body(schemas.VOLUME_UPDATE)["volume"]
+    given = volume.body(schemas.VOLUME_UPDATE)["volume"]
     values: dict[str, Any] = {}
     for key, legacy in (("name", "display_name"), ("description", "display_description")):
         if key in given or legacy in given:
@@ -113,7 +111,7 @@ def delete_volume(volume_id: str):
 @route("/volumes/<volume_id>/metadata", ["GET"])
 def show_volume_metadata(volume_id: str):
     ctx = volume.authorize("volume:get_volume_metadata")
-    return {"metadata": volumes.metadata(handler.runtime(), ctx, volume_id)}
+    return {"metadata": metadata.get(handler.runtime(), ctx, volume_id)}
 
 
 @route("/volumes/<volume_id>/metadata", ["POST", "PUT"])
@@ -122,14 +120,14 @@ def set_volume_metadata(volume_id: str):
     ctx = volume.authorize("volume:update_volume_metadata" if replace
                            else "volume:create_volume_metadata")
     items = validation.body(schemas.METADATA_BODY)["metadata"]
-    return {"metadata": volumes.set_metadata(handler.runtime(), ctx, volume_id, items,
-                                             replace=replace)}
+    return {"metadata": metadata.set_items(handler.runtime(), ctx, volume_id, items,
+                                           replace=replace)}
 
 
 @route("/volumes/<volume_id>/metadata/<key>", ["GET"])
 def show_volume_metadata_item(volume_id: str, key: str):
     ctx = volume.authorize("volume:get_volume_metadata")
-    items = volumes.metadata(handler.runtime(), ctx, volume_id)
+    items = metadata.get(handler.runtime(), ctx, volume_id)
     if key not in items:
         raise exceptions.NotFound(f"Volume {volume_id} has no metadata with key {key}.")
     return {"meta": {key: items[key]}}
@@ -142,12 +140,12 @@ def set_volume_metadata_item(volume_id: str, key: str):
     if len(meta) > 1:
         raise exceptions.BadRequest("Request body contains too many items")
     value = schemas.single_item(meta, key)
-    volumes.set_metadata(handler.runtime(), ctx, volume_id, {key: value})
+    metadata.set_items(handler.runtime(), ctx, volume_id, {key: value})
     return {"meta": {key: value}}
 
 
 @route("/volumes/<volume_id>/metadata/<key>", ["DELETE"])
 def delete_volume_metadata_item(volume_id: str, key: str):
     ctx = volume.authorize("volume:delete_volume_metadata")
-    volumes.delete_metadata_item(handler.runtime(), ctx, volume_id, key)
+    metadata.delete_item(handler.runtime(), ctx, volume_id, key)
     return flask.Response(status=200)

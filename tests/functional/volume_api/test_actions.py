@@ -120,3 +120,40 @@ def test_upload_to_image_and_image_metadata(cloud, demo, agent):
     assert public.status_code == 403
     agent.auto = True
     demo.ok("DELETE", f"/volumes/{vid}")
+
+
+def test_volume_from_image(cloud, demo, agent):
+    import sqlalchemy as sa
+
+    from controller.db.models.image import Image
+
+    ctx = RequestContext(project_id=demo.project_id, roles=["member"])
+    image = images.create(cloud.rt, ctx, {"name": "tiny", "disk_format": "qcow2",
+                                          "container_format": "bare", "min_disk": 2},
+                          {"hw_disk_bus": "virtio"}, [])
+    response = demo.call("POST", "/volumes", {"volume": {"size": 2, "imageRef": image.id}})
+    assert response.status_code == 400 and "is not active" in response.get_data(True)
+    with cloud.rt.db.session() as session:
+        session.execute(sa.update(Image).where(Image.id == image.id).values(
+            status="active", size=3 * 1024 ** 3 + 1, os_hash_algo="sha512",
+            os_hash_value="ab"))
+    for size, message in ((2, "Size of specified image 4GB is larger than volume size 2GB"),
+                          (1, "Size of specified image 4GB")):
+        response = demo.call("POST", "/volumes", {"volume": {"size": size,
+                                                             "imageRef": image.id}})
+        assert response.status_code == 400 and message in response.get_data(True)
+    vol = demo.ok("POST", "/volumes", {"volume": {"size": 4, "imageRef": image.id}})["volume"]
+    assert vol["bootable"] == "true"
+    assert vol["volume_image_metadata"]["image_id"] == image.id
+    assert vol["volume_image_metadata"]["image_name"] == "tiny"
+    assert vol["volume_image_metadata"]["hw_disk_bus"] == "virtio"
+    source = agent.last("create_volume").args["volume"]["source"]
+    assert source == {"type": "image", "id": image.id, "image": {
+        "id": image.id, "disk_format": "qcow2", "os_hash_algo": "sha512",
+        "os_hash_value": "ab", "size": 3 * 1024 ** 3 + 1}}
+    # Its snapshot and clones carry the image metadata on (bootable too).
+    clone = demo.ok("POST", "/volumes", {"volume": {"source_volid": vol["id"]}})["volume"]
+    assert clone["bootable"] == "true" and clone["volume_image_metadata"]["image_id"] == \
+        image.id
+    for volume_id in (clone["id"], vol["id"]):
+        demo.ok("DELETE", f"/volumes/{volume_id}")

@@ -125,3 +125,15 @@ def test_messages_and_resource_filters(demo):
     assert demo.call("GET", f"/messages/{uuid.uuid4()}").status_code == 404
     filters = demo.ok("GET", "/resource_filters?resource=volume")["resource_filters"]
     assert filters[0]["resource"] == "volume" and "metadata" in filters[0]["filters"]
+
+
+def test_unknown_fields_ignored_before_3_53_refused_after(demo):
+    body = {"volume": {"size": 1, "bogus": "x"}, "extra": 1}
+    old = demo.ok("POST", "/volumes", body, version="3.52")["volume"]
+    response = demo.call("POST", "/volumes", body)
+    assert response.status_code == 400 and "badRequest" in response.get_json()
+    snap = {"snapshot": {"volume_id": old["id"], "unknown": True}}
+    assert demo.call("POST", "/snapshots", snap).status_code == 400
+    created = demo.ok("POST", "/snapshots", snap, version="3.0")["snapshot"]
+    demo.ok("DELETE", f"/snapshots/{created['id']}")
+    demo.ok("DELETE", f"/volumes/{old['id']}")
