@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from controller.volume import services
 from controller.volume.rpc import VolumeRpcManager
 
 STATS = {"volume_backend_name": "file", "total_capacity_gb": 100.0,
@@ -123,5 +122,4 @@ def add_backend(rt, host: str = "node1", backend: str = "file", **stats: Any) ->
     manager.report_state(None, host, "stratus-volume-agent", backend)
     manager.report_capacity(None, f"{host}@{backend}",
                             {**STATS, "volume_backend_name": backend, **stats})
-    services.report(rt, host, "stratus-volume-agent", backend)
     return f"{host}@{backend}"
