@@ -14,6 +14,7 @@ from controller import exceptions
 from controller.compute import policies as compute_policies
 from controller.image import policies as image_policies
 from controller.network import policies as network_policies
+from controller.volume import policies as volume_policies
 
 ADMIN = "rule:admin_required"
 OWNER = "user_id:%(target.user.id)s"
@@ -74,7 +75,8 @@ def _identity_rules() -> list[policy.RuleDefault]:
 def list_rules() -> list[policy.RuleDefault]:
     """Every default rule, for the enforcer and for `oslopolicy-sample-generator`."""
     return (BASE_RULES + _identity_rules() + image_policies.list_rules()
-            + compute_policies.list_rules() + network_policies.list_rules())
+            + compute_policies.list_rules() + network_policies.list_rules()
+            + volume_policies.list_rules())
 
 
 RELOAD_INTERVAL = 10.0

@@ -33,7 +33,7 @@ def state() -> ApiState:
 
 def create_app(conf: cfg.ConfigOpts, rt: Runtime | None = None) -> flask.Flask:
     """Build the API application for conf; each service is a blueprint under its prefix."""
-    from controller.api import compute, identity, image, metadata, network
+    from controller.api import compute, identity, image, metadata, network, volume
 
     rt = rt or Runtime.from_conf(conf)
     app = flask.Flask("stratus")
@@ -51,13 +51,15 @@ def create_app(conf: cfg.ConfigOpts, rt: Runtime | None = None) -> flask.Flask:
     app.register_blueprint(compute.bp)
     app.register_blueprint(network.bp)
     app.register_blueprint(metadata.bp)
+    app.register_blueprint(volume.bp)
     faults.install_app(app)
 
     @app.get("/")
     def root():
         base = conf.api.public_endpoint.rstrip("/")
         return {"services": {"identity": f"{base}/identity", "image": f"{base}/image",
-                             "compute": f"{base}/compute", "network": f"{base}/network"}}
+                             "compute": f"{base}/compute", "network": f"{base}/network",
+                             "volume": f"{base}/volume"}}
 
     return app
 

@@ -16,10 +16,11 @@ from controller.conf import (
     network,
     scheduler,
     services,
+    volume,
 )
 
 GROUPS = [api, compute, conductor, console, database, identity, image, network, scheduler,
-          services]
+          services, volume]
 
 
 def register_all(conf: cfg.ConfigOpts) -> None:
@@ -37,7 +38,7 @@ def _opts(*modules) -> list[tuple[str | None, list[cfg.Opt]]]:
 
 
 def list_api_opts():
-    return _opts(api, compute, database, identity, image, network)
+    return _opts(api, compute, database, identity, image, network, volume)
 
 
 def list_scheduler_opts():
@@ -45,7 +46,7 @@ def list_scheduler_opts():
 
 
 def list_conductor_opts():
-    return _opts(conductor, database, scheduler, services, network)
+    return _opts(conductor, database, scheduler, services, network, volume)
 
 
 def list_console_proxy_opts():

@@ -35,6 +35,8 @@ CATALOG = [
     ("image", "glance", "/image"),
     ("compute", "nova", "/compute/v2.1"),
     ("network", "neutron", "/network"),
+    ("block-storage", "cinderv3", "/volume/v3/%(project_id)s"),
+    ("volumev3", "cinderv3", "/volume/v3/%(project_id)s"),
 ]
 
 

@@ -10,7 +10,8 @@ from controller.db.models import (
     quotas,
     servers,
     services,
+    volume,
 )
 
 __all__ = ["Base", "compute", "hosts", "identity", "image", "network", "quotas", "servers",
-           "services"]
+           "services", "volume"]
