@@ -44,19 +44,27 @@ def periodic_loop(rt: Runtime, periodic: Periodic, stop: threading.Event) -> Non
                           getattr(periodic.task, "__qualname__", periodic.task))
 
 
+Extra = Callable[[Runtime], list[tuple[str, list[Any]]]]
+
+
 def run(program: str, topic: Callable[[Any], str],
         endpoints: Callable[[Runtime], list[Any]], argv: list[str] | None,
-        periodic: Periodic | None = None) -> int:
+        periodic: Periodic | None = None, extra: Extra | None = None) -> int:
     """Run program until SIGTERM/SIGINT: an RPC server on topic plus a heartbeat (and
-    periodic, when given, in a thread of its own)."""
+    periodic, when given, in a thread of its own). extra: more (topic, endpoints) this
+    daemon serves, e.g. the network and volume agents' reports in the conductor."""
     conf = controller_conf.make(argv if argv is not None else [], program)
     log.setup(conf, program)
     rt = Runtime.from_conf(conf)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server = messaging.rpc_server(conf, topic(conf), endpoints(rt))
-    server.start()
+    servers = [messaging.rpc_server(conf, topic(conf), endpoints(rt))]
+    for extra_topic, extra_endpoints in (extra(rt) if extra else []):
+        servers.append(messaging.rpc_server(conf, extra_topic, extra_endpoints))
+        LOG.info("%s also serves topic %s", program, extra_topic)
+    for server in servers:
+        server.start()
     worker = None
     if periodic is not None:
         worker = threading.Thread(target=periodic_loop, args=(rt, periodic, stop),
@@ -72,7 +80,9 @@ def run(program: str, topic: Callable[[Any], str],
     LOG.info("%s stopping", program)
     if worker is not None:
         worker.join(timeout=30)
-    server.stop()
-    server.wait()
+    for server in servers:
+        server.stop()
+    for server in servers:
+        server.wait()
     messaging.cleanup()
     return 0
