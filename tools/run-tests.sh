@@ -12,7 +12,8 @@ started=$(date +%s)
 step "Debian packages for the tests"
 apt_install postgresql rabbitmq-server python3-venv systemd pkg-config libvirt-dev \
     libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 \
-    syslinux syslinux-common extlinux mtools dosfstools fdisk xorriso genisoimage cpio
+    syslinux syslinux-common extlinux mtools dosfstools fdisk xorriso genisoimage cpio \
+    iputils-ping netcat-openbsd
 
 step "PostgreSQL"
 read -r pg_version pg_cluster _ < <(pg_lsclusters -h | head -n 1)

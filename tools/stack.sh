@@ -15,7 +15,7 @@ apt_install python3 python3-venv python3-dev build-essential bc curl rabbitmq-se
     qemu-utils busybox-static linux-image-cloud-amd64 syslinux syslinux-common extlinux \
     mtools dosfstools fdisk cpio pkg-config libvirt-dev libvirt-daemon-system \
     libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-block-extra xorriso \
-    novnc
+    novnc openvswitch-switch dnsmasq-base iptables ethtool iproute2 tgt
 
 step "Python virtualenv at $STRATUS_VENV"
 if [ ! -x "$STRATUS_VENV/bin/python" ]; then
@@ -47,7 +47,10 @@ secret() {  # file: a password generated once and kept
 ADMIN_PASSWORD=${ADMIN_PASSWORD:-$(secret "$STRATUS_ETC/admin-password")}
 DEMO_PASSWORD=${DEMO_PASSWORD:-$(secret "$STRATUS_ETC/demo-password")}
 SERVICE_PASSWORD=$(secret "$STRATUS_ETC/service-password")
+METADATA_SECRET=$(secret "$STRATUS_ETC/metadata-secret")
 PUBLIC_URL="http://$HOST_IP:8770"
+PUBLIC_CIDR=172.24.4.0/24
+PUBLIC_GATEWAY=172.24.4.1
 if [ ! -f "$STRATUS_ETC/stratus.conf" ]; then
     cat > "$STRATUS_ETC/stratus.conf" <<CONF
 # Written by tools/stack.sh; every option is described in etc/*.conf.sample.
@@ -84,10 +87,36 @@ ensure_conf "$STRATUS_ETC/stratus.conf" service_auth \
     "auth_url = http://127.0.0.1:8770/identity/v3" "username = stratus" \
     "password = $SERVICE_PASSWORD" "project_name = service" "user_domain_id = default" \
     "project_domain_id = default"
+ensure_conf "$STRATUS_ETC/stratus.conf" metadata "shared_secret = $METADATA_SECRET"
+ensure_conf "$STRATUS_ETC/stratus.conf" volume "enabled_backends = file" \
+    "file_path = $STRATUS_STATE/volumes" "target_ip_address = $HOST_IP"
+ensure_conf "$STRATUS_ETC/stratus.conf" backup "driver = swift"
 ensure_conf "$STRATUS_ETC/stratus.conf" console \
     "novncproxy_base_url = http://$HOST_IP:6080/vnc_lite.html" \
     "serialproxy_base_url = ws://$HOST_IP:6083/"
 chmod 0640 "$STRATUS_ETC/stratus.conf"
+
+step "Open vSwitch, the external bridge and NAT to the uplink"
+"$STRATUS_VENV/bin/python" -m agents.network.ovs_setup
+# br-ex carries the flat "public" network; the host is its gateway (172.24.4.1) and
+# masquerades it to the uplink, so guests with floating IPs reach the host and beyond.
+ovs-vsctl --may-exist add-br br-ex -- set Bridge br-ex datapath_type=netdev \
+    fail_mode=secure protocols=OpenFlow10,OpenFlow13,OpenFlow14
+ip addr show dev br-ex | grep -q "inet $PUBLIC_GATEWAY/" ||
+    ip addr add "$PUBLIC_GATEWAY/24" dev br-ex
+ip link set br-ex up
+sysctl -qw net.ipv4.ip_forward=1
+iptables -t nat -C POSTROUTING -s "$PUBLIC_CIDR" ! -d "$PUBLIC_CIDR" -j MASQUERADE 2>/dev/null ||
+    iptables -t nat -A POSTROUTING -s "$PUBLIC_CIDR" ! -d "$PUBLIC_CIDR" -j MASQUERADE
+
+step "iSCSI target (tgtd) and volume directories"
+if ! tgtadm --lld iscsi --mode target --op show > /dev/null 2>&1; then
+    if have_systemd; then systemctl start tgt; else tgtd; fi
+    for _ in $(seq 1 50); do
+        tgtadm --lld iscsi --mode target --op show > /dev/null 2>&1 && break; sleep 0.2
+    done
+fi
+install -d -m 0750 "$STRATUS_STATE/volumes" "$STRATUS_STATE/backups"
 
 step "RabbitMQ"
 if ! port_open 127.0.0.1 5672; then
@@ -175,6 +204,25 @@ for spec in "m1.nano 128 1 1" "m1.tiny 512 1 1" "m1.small 2048 20 1"; do
         --vcpus "$vcpus" "$flavor" > /dev/null
 done
 
+step "Networks: public (external), private for demo, router1"
+ADMIN=(env OS_CLOUD=stratus-admin openstack)
+DEMO=(env OS_CLOUD=stratus-demo openstack)
+"${ADMIN[@]}" network show public > /dev/null 2>&1 ||
+    "${ADMIN[@]}" network create --external --provider-network-type flat \
+        --provider-physical-network public public > /dev/null
+"${ADMIN[@]}" subnet show public-subnet > /dev/null 2>&1 ||
+    "${ADMIN[@]}" subnet create --network public --subnet-range "$PUBLIC_CIDR" --no-dhcp \
+        --gateway "$PUBLIC_GATEWAY" public-subnet > /dev/null
+"${DEMO[@]}" network show private > /dev/null 2>&1 ||
+    "${DEMO[@]}" network create private > /dev/null
+"${DEMO[@]}" subnet show private-subnet > /dev/null 2>&1 ||
+    "${DEMO[@]}" subnet create --network private --subnet-range 10.0.0.0/24 \
+        --dns-nameserver "$PUBLIC_GATEWAY" private-subnet > /dev/null
+if ! "${DEMO[@]}" router show router1 > /dev/null 2>&1; then
+    "${DEMO[@]}" router create --external-gateway public router1 > /dev/null
+    "${DEMO[@]}" router add subnet router1 private-subnet
+fi
+
 step "Waiting for the compute host to report"
 for _ in $(seq 1 60); do
     [ -n "$(OS_CLOUD=stratus-admin openstack hypervisor list -f value -c ID 2>/dev/null)" ] && break
@@ -191,8 +239,9 @@ Stratus is up ($(( $(date +%s) - started ))s). API: $PUBLIC_URL   logs: $STRATUS
   openstack catalog list
   openstack image list               # stratus-tiny: the test guest (see README)
   openstack flavor list              # m1.nano (128 MiB), m1.tiny, m1.small
-  openstack server create --image stratus-tiny --flavor m1.nano --nic none --wait vm1
+  openstack server create --image stratus-tiny --flavor m1.nano --network private --wait vm1
   openstack console log show vm1
+  openstack volume create --size 1 vol1 && openstack server add volume vm1 vol1
   openstack container create c1 && openstack object create c1 FILE
 Credentials are in /etc/openstack/clouds.yaml. Stop with tools/unstack.sh (--purge to
 also remove all state).

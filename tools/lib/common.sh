@@ -67,6 +67,11 @@ stratus_daemons() {
     echo "stratus-object-proxy|$bin/stratus-object-proxy --config-file $STRATUS_ETC/object-proxy.conf"
     echo "stratus-console-proxy|$bin/stratus-console-proxy --config-file $conf"
     echo "stratus-compute-agent|$bin/stratus-compute-agent --config-file $conf"
+    local agent
+    for agent in ovs dhcp l3 metadata; do
+        echo "stratus-$agent-agent|$bin/stratus-$agent-agent --config-file $conf"
+    done
+    echo "stratus-volume-agent|$bin/stratus-volume-agent --config-file $conf"
 }
 
 start_libvirt() {  # libvirtd (and virtlogd, which keeps the guests' console logs)
