@@ -65,16 +65,9 @@ class DhcpAgent(base.Agent):
                 "integration_bridge": self.int_br.name}
 
     def sync(self, ctx: RequestContext, ids: set[str] | None) -> dict[str, Any]:
-        requested = None
-        if ids is not None:
-            requested = set()
-            for ident in ids:
-                try:
-                    requested.add(validate.uuid(ident, "network id"))
-                except InvalidInput:
-                    LOG.warning("ignoring a notification about %r", ident)
-            if not requested:
-                return {"networks": len(self.networks)}
+        requested = validate.notified_uuids(ids, "network id")
+        if requested is not None and not requested:
+            return {"networks": len(self.networks)}
         networks = self.server.get_dhcp_state(
             ctx, self.host, network_ids=None if requested is None else sorted(requested))
         if requested is None:

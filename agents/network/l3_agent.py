@@ -60,16 +60,9 @@ class L3Agent(base.Agent):
                 "integration_bridge": self.int_br.name}
 
     def sync(self, ctx: RequestContext, ids: set[str] | None) -> dict[str, Any]:
-        requested = None
-        if ids is not None:
-            requested = set()
-            for ident in ids:
-                try:
-                    requested.add(validate.uuid(ident, "router id"))
-                except InvalidInput:
-                    LOG.warning("ignoring a notification about %r", ident)
-            if not requested:
-                return {"routers": len(self.routers)}
+        requested = validate.notified_uuids(ids, "router id")
+        if requested is not None and not requested:
+            return {"routers": len(self.routers)}
         routers = self.server.get_routers(
             ctx, self.host, router_ids=None if requested is None else sorted(requested))
         if requested is None:

@@ -9,10 +9,13 @@ reports are exact.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 import uuid as _uuid
 
 from agents.network.exception import InvalidInput
+
+LOG = logging.getLogger(__name__)
 
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 # Linux interface names: at most 15 bytes, no slash, colon or whitespace; we also refuse
@@ -33,6 +36,22 @@ def uuid(value: object, what: str = "id") -> str:
         return str(_uuid.UUID(str(value)))
     except ValueError as exc:
         raise InvalidInput(f"{what} {value!r} is not a UUID") from exc
+
+
+def notified_uuids(values: set[str] | None, what: str) -> set[str] | None:
+    """The valid UUIDs among the ids a notification named (None: a full resync).
+
+    A malformed id is logged and dropped: one bad message must not stop the rest.
+    """
+    if values is None:
+        return None
+    valid = set()
+    for value in values:
+        try:
+            valid.add(uuid(value, what))
+        except InvalidInput:
+            LOG.warning("ignoring a notification about %r", value)
+    return valid
 
 
 def mac(value: object, what: str = "MAC address") -> str:
