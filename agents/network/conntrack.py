@@ -65,7 +65,7 @@ def parse(text: str) -> list[Connection]:
         fields = dict(kv.split("=", 1) for kv in match.group("orig").split(",") if "=" in kv)
         if number is None or "src" not in fields or "dst" not in fields:
             continue
-        nums = {k: int(v) for k, v in fields.items() if v.isdigit()}
+        nums = {k: int(v) for k, v in fields.items() if v.isdecimal()}
         out.append(Connection(zone=int(match.group("zone")), protocol=number,
                               src=fields["src"], dst=fields["dst"], sport=nums.get("sport"),
                               dport=nums.get("dport"), icmp_id=nums.get("id"),

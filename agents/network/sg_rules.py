@@ -61,7 +61,7 @@ def protocol_number(protocol: Any, ethertype: str) -> int | None:
     if protocol in (None, "", "any"):
         return None
     text = str(protocol).lower()
-    if text.isdigit():
+    if text.isdecimal():
         number = int(text)
         if not 0 <= number <= 255:
             raise ValueError(f"protocol number {number} is outside 0..255")

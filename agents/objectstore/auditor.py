@@ -83,7 +83,7 @@ class Auditor(daemon.Daemon):
 def _iter_hashes(dev_path: str):
     root = os.path.join(dev_path, "objects")
     try:
-        parts = [p for p in os.listdir(root) if p.isdigit()]
+        parts = [p for p in os.listdir(root) if p.isdecimal()]
     except FileNotFoundError:
         return
     for part in parts:

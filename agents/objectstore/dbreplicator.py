@@ -33,7 +33,7 @@ def iter_databases(dev_path: str, kind: str):
     """(partition, name hash, path) of every database of kind on a device."""
     root = os.path.join(dev_path, kind)
     try:
-        parts = [p for p in os.listdir(root) if p.isdigit()]
+        parts = [p for p in os.listdir(root) if p.isdecimal()]
     except FileNotFoundError:
         return
     for part in parts:

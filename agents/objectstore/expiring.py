@@ -35,7 +35,7 @@ def due(dev_path: str, now: float) -> Iterator[tuple[str, dict[str, Any]]]:
     """(path, entry) of every queued deletion at or before now."""
     root = os.path.join(dev_path, DIR)
     try:
-        hours = sorted(int(h) for h in os.listdir(root) if h.isdigit())
+        hours = sorted(int(h) for h in os.listdir(root) if h.isdecimal())
     except FileNotFoundError:
         return
     for hour in hours:

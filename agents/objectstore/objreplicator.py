@@ -44,7 +44,7 @@ class ObjectReplicator:
                 parts = os.listdir(os.path.join(dev_path, "objects"))
             except FileNotFoundError:
                 continue
-            out += [(dev, dev_path, int(p)) for p in parts if p.isdigit()]
+            out += [(dev, dev_path, int(p)) for p in parts if p.isdecimal()]
         return out
 
     def replicate(self, dev: dict[str, Any], dev_path: str, part: int) -> None:

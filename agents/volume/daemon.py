@@ -237,7 +237,7 @@ class VolumeAgent:
 def _processes() -> list[tuple[int, list[str]]]:
     found = []
     for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
+        if not entry.isdecimal() or int(entry) == os.getpid():
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as handle:

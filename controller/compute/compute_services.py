@@ -63,7 +63,7 @@ def _find(session: orm.Session, service_id: str, by_uuid: bool) -> Service:
     row = None
     if by_uuid:
         row = session.scalars(sa.select(Service).where(Service.uuid == service_id)).first()
-    elif service_id.isdigit() and len(service_id) < 10:
+    elif service_id.isdecimal() and len(service_id) < 10:
         row = session.get(Service, int(service_id))
     if row is None:
         raise exceptions.NotFound(f"Service {service_id} could not be found.")

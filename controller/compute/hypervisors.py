@@ -95,7 +95,7 @@ def get(rt: Runtime, hypervisor_id: str, by_uuid: bool,
         if by_uuid:
             node = session.scalars(sa.select(ComputeNode).where(
                 ComputeNode.uuid == hypervisor_id)).first()
-        elif hypervisor_id.isdigit() and len(hypervisor_id) < 10:
+        elif hypervisor_id.isdecimal() and len(hypervisor_id) < 10:
             node = session.get(ComputeNode, int(hypervisor_id))
     if node is None:
         raise exceptions.NotFound(f"Hypervisor with ID {hypervisor_id[:64]} could not be "

@@ -23,7 +23,7 @@ class KeyRepository:
         self._fernet: MultiFernet | None = None
 
     def _indexes(self) -> list[int]:
-        return sorted(int(name) for name in os.listdir(self.path) if name.isdigit())
+        return sorted(int(name) for name in os.listdir(self.path) if name.isdecimal())
 
     def _write(self, index: int, key: bytes) -> None:
         tmp = os.path.join(self.path, f".{index}.tmp")

@@ -31,7 +31,7 @@ def _protocol(value: Any) -> tuple[str | None, int | None]:
     text = str(value).lower() if not isinstance(value, bool) else ""
     if text in PROTOCOLS:
         return text, PROTOCOLS[text]
-    if text.isdigit() and 0 <= int(text) <= 255:
+    if text.isdecimal() and 0 <= int(text) <= 255:
         return str(int(text)), int(text)
     raise exc.SecurityGroupRuleInvalidProtocol(
         f"Security group rule protocol {value} not supported. Only protocol values "

@@ -170,7 +170,7 @@ def update(rt: Runtime, ctx: RequestContext, project_id: str,
 
 
 def _integer(name: str, value: Any) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and value.strip().lstrip("-").isdecimal():
         value = int(value.strip())
     if not isinstance(value, int) or isinstance(value, bool) or value < -1 \
             or value > 2 ** 31 - 1:

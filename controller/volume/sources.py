@@ -102,7 +102,7 @@ def size(rt: Runtime, size: Any, source: Source) -> int:
     """
     if size is None and source.kind in ("snapshot", "volume", "backup"):
         size = source.size
-    if isinstance(size, str) and size.strip().isdigit():
+    if isinstance(size, str) and size.strip().isdecimal():
         size = int(size)
     if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
         raise errors.InvalidInput(f"Volume size '{size}' must be an integer and greater "

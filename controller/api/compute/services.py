@@ -118,7 +118,7 @@ def delete_service(service_id: str):
     if compute.at_least("2.53"):
         service = compute_services.get(rt, _uuid(service_id), by_uuid=True)
     else:
-        if not service_id.isdigit():
+        if not service_id.isdecimal():
             raise exceptions.BadRequest(f"Invalid service id {service_id[:64]}; an integer "
                                         "is required below microversion 2.53.")
         service = compute_services.get(rt, service_id, by_uuid=False)

@@ -58,7 +58,7 @@ def list_query(ignore: tuple[str, ...] = ()) -> listing.Query:
     args = flask.request.args
     limit = pagination.limit_arg(handler.runtime().conf.volume.osapi_max_limit)
     offset_text = args.get("offset", "0")
-    if not offset_text.isdigit():
+    if not offset_text.isdecimal():
         raise exceptions.BadRequest(f"offset must be a non-negative integer, not "
                                     f"{offset_text!r}.")
     filters: dict[str, Any] = {}
