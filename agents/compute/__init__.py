@@ -13,6 +13,8 @@ Layout (each module small, each with one job):
 - ``conf``: the ``[compute]`` options.
 - ``libvirt_disk_ops`` / ``disks``: snapshot, resize (confirm, revert) and rebuild;
   ``serial_ports``: each guest's serial console TCP port.
+- ``volumes``: volumes as iSCSI network disks (hot-plug, unplug, CHAP secrets), with
+  ``libvirt_disk`` (their XML and secrets) and ``block_device`` (a spec's volume).
 - ``manager``: the RPC endpoint (``common.rpc.compute``), with ``locks`` (one operation
   per instance at a time) and ``reporter`` (results to the conductor).
 - ``sync``: start-up reconciliation and power-state reports; ``daemon``: the

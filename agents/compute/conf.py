@@ -44,6 +44,23 @@ OPTS = [
                 help="Keep virtio-net checksum/segmentation offloads (and vhost). False turns "
                      "them off on both host and guest side: needed with the OVS userspace "
                      "(netdev) datapath, where partial checksums arrive corrupted."),
+    cfg.IntOpt("vif_plugging_timeout", default=60, min=0, max=3600,
+               help="Seconds a new guest waits, started paused, for the network agent to "
+                    "wire its ports (the ports turn ACTIVE) before it runs, so its first "
+                    "DHCP request is answered (Nova waits for network-vif-plugged). 0: "
+                    "start at once."),
+    cfg.BoolOpt("vif_plugging_is_fatal", default=False,
+                help="Fail the build when the ports are not wired within "
+                     "vif_plugging_timeout. False: start the guest anyway (it keeps "
+                     "retrying DHCP) and log a warning."),
+    cfg.IntOpt("volume_detach_timeout", default=60, min=1, max=600,
+               help="Seconds a running guest may take to release a hot-unplugged volume "
+                    "(the guest kernel acknowledges the ACPI unplug) before the detach "
+                    "is reported as failed and the volume stays attached."),
+    cfg.IntOpt("interface_detach_timeout", default=30, min=1, max=600,
+               help="Seconds a running guest may take to release a hot-unplugged NIC "
+                    "(the guest kernel acknowledges the ACPI unplug) before the detach "
+                    "is reported as failed."),
     cfg.StrOpt("vnc_listen", default="127.0.0.1",
                help="Address the guests' VNC servers listen on (autoport). Keep it local: "
                     "the console proxy on this host reaches it."),

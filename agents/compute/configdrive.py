@@ -60,7 +60,10 @@ def meta_data(instance: Instance, random_seed: bytes | None = None) -> dict:
 
 
 def network_data(instance: Instance) -> dict:
-    """The ``network_data.json`` document: one DHCP-configured link per port."""
+    """The ``network_data.json`` document: the one the conductor sent (the metadata
+    service's, with the ports' fixed IPs), else one DHCP-configured link per port."""
+    if instance.network_data is not None:
+        return dict(instance.network_data)
     links, networks = [], []
     for index, vif in enumerate(instance.vifs):
         link = {"id": vif.devname, "vif_id": vif.id, "type": vif.type,

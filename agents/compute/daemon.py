@@ -59,12 +59,13 @@ class ComputeAgent:
         self.conf = conf
         self.stop = threading.Event()
         self._clock = clock
+        conductor = conductor or ConductorAPI(conf)
         if driver is None or upload is None:
             images = ImageClient(conf, ServiceAuth(conf))
             upload = upload or images.upload
-            driver = driver or _libvirt_driver(conf, images.download)
+            driver = driver or _libvirt_driver(conf, images.download, conductor)
         self.driver = driver
-        self.reporter = Reporter(conductor or ConductorAPI(conf), conf.host)
+        self.reporter = Reporter(conductor, conf.host)
         self.manager = ComputeManager(conf, driver, self.reporter, upload, InstanceLocks())
         self.server: Any = None
         self.reconciled = False
@@ -184,10 +185,15 @@ def host_ip(hostname: str) -> str:
     return "127.0.0.1"
 
 
-def _libvirt_driver(conf: cfg.ConfigOpts, fetch) -> ComputeDriver:
+def _libvirt_driver(conf: cfg.ConfigOpts, fetch, conductor: ConductorAPI) -> ComputeDriver:
+    from agents.compute import vifs
     from agents.compute.libvirt_driver import LibvirtDriver
 
-    return LibvirtDriver.from_conf(conf, fetch)
+    # New guests wait (paused) until the OVS agent has wired their ports; the port
+    # statuses come from the network service through the conductor.
+    wait = vifs.port_waiter(lambda port_ids: conductor.port_statuses(
+        RequestContext(), list(port_ids)))
+    return LibvirtDriver.from_conf(conf, fetch, wait_for_ports=wait)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,6 +88,10 @@ class DomainSpec:
     root_gb: int | None = None
     serial_port: int | None = None  # a local TCP port; None: a pty
     serial_listen: str = "127.0.0.1"
+    # Volumes: <disk type='network'> elements (agents.compute.volumes), root first when
+    # network_root (a volume-backed instance), which then goes before the file disks.
+    network_disks: tuple[str, ...] = ()
+    network_root: bool = False
 
     @property
     def name(self) -> str:
@@ -162,10 +166,34 @@ def _interface(devices: ET.Element, nic: Interface) -> None:
         _sub(element, "mtu", size=str(nic.mtu))
 
 
+def interface(nic: Interface) -> str:
+    """The ``<interface>`` element of nic alone, exactly as a domain document holds it
+    (what a hot-plug attaches and a hot-unplug names)."""
+    holder = ET.Element("devices")
+    _interface(holder, nic)
+    element = holder[0]
+    ET.indent(element)
+    return ET.tostring(element, encoding="unicode")
+
+
+def interface_macs(xml: str) -> list[str]:
+    """The MAC addresses of a domain document's interfaces, in order (lower case)."""
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError:
+        return []
+    return [mac.get("address", "").lower() for mac in root.findall("devices/interface/mac")]
+
+
 def _devices(root: ET.Element, spec: DomainSpec) -> None:
     devices = _sub(root, "devices")
+    # Guests name virtio disks in PCI order, which follows this order: the root first.
+    volumes = [ET.fromstring(fragment) for fragment in spec.network_disks]
+    if spec.network_root and volumes:
+        devices.append(volumes.pop(0))
     for disk in spec.disks:
         _disk(devices, disk)
+    devices.extend(volumes)
     for nic in spec.interfaces:
         _interface(devices, nic)
     # The serial port listens on a local TCP port (raw) that the console proxy connects
@@ -260,7 +288,8 @@ def build(spec: DomainSpec) -> str:
     """
     if spec.virt_type not in ("kvm", "qemu"):
         raise InvalidInput(f"virt_type {spec.virt_type!r} is not kvm or qemu")
-    if not spec.disks:
+    if (not spec.disks and not spec.network_root) or \
+            (spec.network_root and not spec.network_disks):
         raise InvalidInput(f"domain {spec.name} has no disk to boot from")
     if spec.serial_port is not None and not 1 <= spec.serial_port <= 65535:
         raise InvalidInput(f"domain {spec.name}: serial port {spec.serial_port} is not a "

@@ -20,8 +20,9 @@ import abc
 import os
 from collections.abc import Callable, Iterator
 
+from agents.compute.block_device import VolumeDevice
 from agents.compute.exception import NotSupported
-from agents.compute.model import Flavor, HostResources, Instance, InstanceInfo
+from agents.compute.model import Flavor, HostResources, Instance, InstanceInfo, Vif
 
 Uploader = Callable[[Iterator[bytes]], None]
 """Consumes a snapshot's bytes (the image client's upload, bound to the image id)."""
@@ -252,18 +253,42 @@ class ComputeDriver(abc.ABC):
         return data.decode("utf-8", "replace")
 
     # ------------------------------------------- hooks for the network/volume issues
-    def attach_interface(self, instance_uuid: str, vif: object) -> None:
-        """Hot-plug a port. :raises NotSupported: until the network issue lands."""
-        raise NotSupported("attaching interfaces is not implemented yet")
+    def attach_interface(self, instance_uuid: str, vif: Vif) -> None:
+        """Plug vif into the instance, running or not; a no-op if it is already there.
 
-    def detach_interface(self, instance_uuid: str, vif: object) -> None:
-        """Hot-unplug a port. :raises NotSupported: until the network issue lands."""
-        raise NotSupported("detaching interfaces is not implemented yet")
+        :raises InstanceNotFound: no domain for this instance.
+        :raises HypervisorError: the hypervisor refused the device.
+        :raises NotSupported: this driver cannot hot-plug.
+        """
+        raise NotSupported("this hypervisor driver cannot attach interfaces")
 
-    def attach_volume(self, instance_uuid: str, connection_info: dict, device: str) -> None:
-        """Attach a volume. :raises NotSupported: until the volume issue lands."""
-        raise NotSupported("attaching volumes is not implemented yet")
+    def detach_interface(self, instance_uuid: str, vif: Vif) -> None:
+        """Unplug vif from the instance; a no-op if it is not there.
 
-    def detach_volume(self, instance_uuid: str, device: str) -> None:
-        """Detach a volume. :raises NotSupported: until the volume issue lands."""
-        raise NotSupported("detaching volumes is not implemented yet")
+        :raises InstanceNotFound: no domain for this instance.
+        :raises HypervisorError: the hypervisor refused, or the guest kept the device.
+        :raises NotSupported: this driver cannot hot-unplug.
+        """
+        raise NotSupported("this hypervisor driver cannot detach interfaces")
+
+    def attach_volume(self, instance_uuid: str, volume: VolumeDevice) -> str:
+        """Plug volume (an iSCSI network disk, its CHAP secret stored first) into the
+        instance, running or not; return the device it got (volume.device if free).
+        A no-op answering its device if it is already there.
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises InvalidInput: the volume's connection_info cannot be expressed.
+        :raises HypervisorError: the hypervisor refused the disk.
+        :raises NotSupported: this driver cannot attach volumes.
+        """
+        raise NotSupported("this hypervisor driver cannot attach volumes")
+
+    def detach_volume(self, instance_uuid: str, volume_id: str) -> None:
+        """Unplug the volume (a running guest must release it); a no-op if the instance
+        does not have it. Its CHAP secret goes unless another guest here uses it.
+
+        :raises InstanceNotFound: no domain for this instance.
+        :raises HypervisorError: the hypervisor refused, or the guest kept the disk.
+        :raises NotSupported: this driver cannot detach volumes.
+        """
+        raise NotSupported("this hypervisor driver cannot detach volumes")

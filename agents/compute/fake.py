@@ -13,6 +13,7 @@ import shutil
 import tempfile
 
 from agents.compute import power_state as ps
+from agents.compute.block_device import VolumeDevice
 from agents.compute.driver import CONSOLE_TYPES, ComputeDriver, Uploader
 from agents.compute.exception import (
     ConsoleNotAvailable,
@@ -20,7 +21,14 @@ from agents.compute.exception import (
     InstanceNotFound,
     NotSupported,
 )
-from agents.compute.model import Flavor, HostResources, Instance, InstanceInfo, canonical_uuid
+from agents.compute.model import (
+    Flavor,
+    HostResources,
+    Instance,
+    InstanceInfo,
+    Vif,
+    canonical_uuid,
+)
 from agents.compute.power_state import PowerState
 
 
@@ -119,6 +127,37 @@ class FakeDriver(ComputeDriver):
         if power_on:
             self._boot(domain)
         return self.get_info(instance.uuid)
+
+    # ----------------------------------------------------------------- ports
+    def attach_interface(self, instance_uuid: str, vif: Vif) -> None:
+        domain = self._get("attach_interface", instance_uuid)
+        if all(plugged.mac != vif.mac for plugged in domain.instance.vifs):
+            domain.instance = dataclasses.replace(
+                domain.instance, vifs=(*domain.instance.vifs, vif))
+
+    def detach_interface(self, instance_uuid: str, vif: Vif) -> None:
+        domain = self._get("detach_interface", instance_uuid)
+        domain.instance = dataclasses.replace(domain.instance, vifs=tuple(
+            plugged for plugged in domain.instance.vifs if plugged.mac != vif.mac))
+
+    # --------------------------------------------------------------- volumes
+    def attach_volume(self, instance_uuid: str, volume: VolumeDevice) -> str:
+        domain = self._get("attach_volume", instance_uuid)
+        for plugged in domain.instance.volumes:
+            if plugged.volume_id == volume.volume_id:
+                return plugged.device
+        used = {"vda", *(plugged.device for plugged in domain.instance.volumes)}
+        device = volume.device if volume.device not in used else next(
+            f"vd{letter}" for letter in "bcdefghijklmnopqrstuvwxyz"
+            if f"vd{letter}" not in used)
+        domain.instance = dataclasses.replace(domain.instance, volumes=(
+            *domain.instance.volumes, dataclasses.replace(volume, device=device)))
+        return device
+
+    def detach_volume(self, instance_uuid: str, volume_id: str) -> None:
+        domain = self._get("detach_volume", instance_uuid)
+        domain.instance = dataclasses.replace(domain.instance, volumes=tuple(
+            plugged for plugged in domain.instance.volumes if plugged.volume_id != volume_id))
 
     def console_port(self, instance_uuid: str, console_type: str) -> int:
         if console_type not in CONSOLE_TYPES:

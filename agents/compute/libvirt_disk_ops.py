@@ -59,6 +59,8 @@ class DiskOpsMixin:
     def resize(self, instance: Instance, old_flavor: Flavor | None = None) -> InstanceInfo:
         files = self._paths(instance.uuid)
         dom, state = self._domain(instance.uuid)
+        if instance.image is None:
+            return self._resize_volume_backed(instance, old_flavor, dom, state)
         wanted = instance.flavor.root_gb
         current = self.image_cache.virtual_size(files.disk, "qcow2")
         if wanted and wanted * GIB < current:
@@ -107,6 +109,8 @@ class DiskOpsMixin:
         files = self._paths(instance.uuid)
         dom, state = self._domain(instance.uuid)
         record = disks.ResizeRecord.load(files.resize_record)
+        if record is not None and instance.image is None:
+            return self._revert_volume_backed(instance, dom, record)
         if record is None or not os.path.exists(files.resize_copy):
             LOG.warning("instance %s: no resize to revert; making its definition match "
                         "flavor %s", instance.uuid, instance.flavor.name)
@@ -132,6 +136,41 @@ class DiskOpsMixin:
                             serial_port=port)
         LOG.info("instance %s rebuilt from image %s", instance.uuid, instance.image.id)
         return info
+
+    # ---------------------------------------- volume-backed: no local disk to copy
+    def _resize_volume_backed(self, instance: Instance, old_flavor: Flavor | None, dom: Any,
+                              state: PowerState) -> InstanceInfo:
+        """The root disk is a volume, untouched by a resize: only the definition changes
+        (memory, vCPUs); the record says how to go back."""
+        files = self._paths(instance.uuid)
+        record = disks.ResizeRecord.load(files.resize_record)
+        if record is None:
+            old_flavor = old_flavor or self._recorded_flavor(instance.uuid, dom)
+            record = disks.ResizeRecord(
+                was_running=state in (PowerState.RUNNING, PowerState.PAUSED),
+                old_flavor=dataclasses.asdict(old_flavor) if old_flavor else None)
+            record.save(files.resize_record)
+        self.power_off(instance.uuid)
+        dom = self._define(instance, files)
+        if record.was_running:
+            with self.host.errors(instance.uuid, "start after the resize"):
+                dom.createWithFlags(0)
+        LOG.info("volume-backed instance %s resized to %s", instance.uuid,
+                 instance.flavor.name)
+        return self.get_info(instance.uuid)
+
+    def _revert_volume_backed(self, instance: Instance, dom: Any,
+                              record: disks.ResizeRecord) -> InstanceInfo:
+        files = self._paths(instance.uuid)
+        self._force_off(instance.uuid, dom)
+        dom = self._define(instance, files)
+        if record.was_running:
+            with self.host.errors(instance.uuid, "start after the revert"):
+                dom.createWithFlags(0)
+        disks.unlink_quietly(files.resize_record)
+        LOG.info("volume-backed instance %s: resize reverted to %s", instance.uuid,
+                 instance.flavor.name)
+        return self.get_info(instance.uuid)
 
     def _recorded_flavor(self, instance_uuid: str, dom: Any) -> Flavor | None:
         found = domain_xml.flavor_of(self.host.xml(instance_uuid, dom, inactive=True))

@@ -19,8 +19,9 @@ from typing import Any
 from oslo_config import cfg
 
 from agents.compute import conf as compute_conf
-from agents.compute import configdrive, disks, domain_xml, paths
+from agents.compute import configdrive, disks, domain_xml, libvirt_disk, paths, vifs, volumes
 from agents.compute import power_state as ps
+from agents.compute.block_device import VolumeDevice
 from agents.compute.driver import CONSOLE_TYPES, ComputeDriver
 from agents.compute.exception import (
     ComputeError,
@@ -32,7 +33,7 @@ from agents.compute.exception import (
 from agents.compute.imagecache import Fetcher, ImageCache
 from agents.compute.libvirt_disk_ops import DiskOpsMixin
 from agents.compute.libvirt_host import Host
-from agents.compute.model import HostResources, Instance, InstanceInfo, canonical_uuid
+from agents.compute.model import HostResources, Instance, InstanceInfo, Vif, canonical_uuid
 from agents.compute.power_state import PowerState
 from agents.compute.serial_ports import SerialPorts
 from common import processutils
@@ -58,7 +59,8 @@ class LibvirtDriver(DiskOpsMixin, ComputeDriver):
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  execute: disks.Execute = processutils.execute,
-                 serial_ports: SerialPorts | None = None):
+                 serial_ports: SerialPorts | None = None,
+                 wait_for_ports: vifs.PortWaiter | None = None):
         self._opts = conf.compute
         self.owner = conf.host  # tagged on every domain: which agent owns it
         self.host = host or Host(self._opts.libvirt_uri)
@@ -69,15 +71,24 @@ class LibvirtDriver(DiskOpsMixin, ComputeDriver):
         self._execute = execute
         self.serial_ports = serial_ports or SerialPorts(
             *compute_conf.serial_port_range(conf), listen=self._opts.serial_listen)
+        # New guests start once the network agent wired their ports (see vifs).
+        self._wait_for_ports = wait_for_ports
+        self.plugger = vifs.Plugger(self.host, self._opts.nic_offloads,
+                                    self._opts.interface_detach_timeout, sleep=sleep,
+                                    clock=clock)
+        self.volumes = volumes.VolumePlugger(self.host, self._opts.volume_detach_timeout,
+                                             sleep=sleep, clock=clock)
 
     @classmethod
-    def from_conf(cls, conf: cfg.ConfigOpts, fetch: Fetcher) -> LibvirtDriver:
-        """A driver whose image cache downloads with fetch (image id -> byte chunks)."""
+    def from_conf(cls, conf: cfg.ConfigOpts, fetch: Fetcher,
+                  wait_for_ports: vifs.PortWaiter | None = None) -> LibvirtDriver:
+        """A driver whose image cache downloads with fetch (image id -> byte chunks);
+        wait_for_ports tells when the network agent wired a new guest's ports."""
         opts = conf.compute
         cache = ImageCache(opts.instances_path, fetch,
                            subdirectory=opts.image_cache_subdirectory_name,
                            download_timeout=opts.image_download_timeout)
-        return cls(conf, cache)
+        return cls(conf, cache, wait_for_ports=wait_for_ports)
 
     # ------------------------------------------------------------- lifecycle
     def spawn(self, instance: Instance) -> InstanceInfo:
@@ -89,12 +100,13 @@ class LibvirtDriver(DiskOpsMixin, ComputeDriver):
         files = self._paths(instance.uuid)
         timings: dict[str, float] = {}  # logged per stage, for boot latency breakdowns
         try:
-            with _timed(timings, "image"):
-                files.ensure_directory()
-                self.image_cache.ensure_base(instance.image)
-            with _timed(timings, "disk"):
-                self.image_cache.create_overlay(instance.image, files.disk,
-                                                instance.flavor.root_gb)
+            files.ensure_directory()
+            if instance.image is not None:  # else the root disk is a volume
+                with _timed(timings, "image"):
+                    self.image_cache.ensure_base(instance.image)
+                with _timed(timings, "disk"):
+                    self.image_cache.create_overlay(instance.image, files.disk,
+                                                    instance.flavor.root_gb)
             if self._wants_config_drive(instance):
                 with _timed(timings, "config_drive"):
                     self._build_config_drive(instance, files.config_drive,
@@ -103,8 +115,11 @@ class LibvirtDriver(DiskOpsMixin, ComputeDriver):
                 dom = self._define(instance, files, serial_port)
                 if start:
                     with self.host.errors(instance.uuid, "start"):
-                        if not dom.isActive():
-                            dom.createWithFlags(0)
+                        active = dom.isActive()
+                    if not active:
+                        vifs.start_when_wired(self.host, dom, instance, self._wait_for_ports,
+                                              self._opts.vif_plugging_timeout,
+                                              self._opts.vif_plugging_is_fatal)
         except Exception as exc:
             if isinstance(exc, ComputeError):
                 LOG.warning("creating instance %s failed: %s; removing what was created",
@@ -125,44 +140,49 @@ class LibvirtDriver(DiskOpsMixin, ComputeDriver):
     def domain_spec(self, instance: Instance, files: paths.InstancePaths,
                     serial_port: int | None = None) -> domain_xml.DomainSpec:
         """The domain XML data for instance (public so tests can inspect it)."""
-        disks = [domain_xml.Disk(files.disk, "vda",
-                                 backing_file=self.image_cache.base_path(instance.image.id),
-                                 backing_format=instance.image.disk_format)]
+        disks = [] if instance.image is None else [domain_xml.Disk(
+            files.disk, "vda", backing_file=self.image_cache.base_path(instance.image.id),
+            backing_format=instance.image.disk_format)]
         if self._wants_config_drive(instance):
             if self._opts.config_drive_bus == "ide":
                 disks.append(domain_xml.Disk(files.config_drive, "hdc", bus="ide",
                                              device="cdrom", driver_type="raw", readonly=True))
-            else:
-                disks.append(domain_xml.Disk(files.config_drive, "vdb", driver_type="raw",
+            else:  # the first virtio name no volume holds
+                device = libvirt_disk.free_dev(["vda", *(v.device for v in instance.volumes)],
+                                               "vdb")
+                disks.append(domain_xml.Disk(files.config_drive, device, driver_type="raw",
                                              readonly=True))
-        nics = tuple(domain_xml.Interface(mac=vif.mac, target_dev=vif.devname, kind=vif.type,
-                                          bridge=vif.bridge, port_id=vif.id, mtu=vif.mtu,
-                                          offloads=self._opts.nic_offloads)
-                     for vif in instance.vifs)
+        nics = tuple(vifs.nic(vif, self._opts.nic_offloads) for vif in instance.vifs)
         return domain_xml.DomainSpec(
             uuid=instance.uuid, display_name=instance.name, project_id=instance.project_id,
             user_id=instance.user_id, flavor_name=instance.flavor.name,
-            image_id=instance.image.id, memory_mib=instance.flavor.memory_mb,
+            image_id=instance.image.id if instance.image else None,
+            memory_mib=instance.flavor.memory_mb,
             vcpus=instance.flavor.vcpus, root_gb=instance.flavor.root_gb,
             console_log=files.console_log, disks=tuple(disks),
             interfaces=nics, virt_type=self._opts.virt_type, machine=self._opts.machine_type,
             cpu_mode=self._opts.cpu_mode,
             vnc_listen=self._opts.vnc_listen if self._opts.vnc_enabled else None,
             owner_host=self.owner, serial_port=serial_port,
-            serial_listen=self._opts.serial_listen)
+            serial_listen=self._opts.serial_listen,
+            network_disks=tuple(self.volumes.disks(instance)),
+            network_root=instance.image is None)
 
     def destroy(self, instance_uuid: str, *, keep_files: bool = False) -> None:
         try:
             dom = self.host.lookup(instance_uuid)
         except InstanceNotFound:
             dom = None
+        used_volumes: list[str] = []
         if dom is not None:
+            used_volumes = self.volumes.volumes_of(instance_uuid, dom)
             with self.host.errors(instance_uuid, "destroy"):
                 self._force_off(instance_uuid, dom)
                 with contextlib.suppress(InstanceNotFound), \
                         self.host.errors(instance_uuid, "undefine"):
                     dom.undefineFlags(UNDEFINE_MANAGED_SAVE | UNDEFINE_SNAPSHOTS_METADATA
                                       | UNDEFINE_NVRAM)
+        self.volumes.release_secrets(used_volumes)  # those no other guest here uses
         if not keep_files:
             shutil.rmtree(self._paths(instance_uuid).directory, ignore_errors=True)
         LOG.info("destroyed instance %s%s", instance_uuid, " (files kept)" if keep_files else "")
@@ -222,6 +242,20 @@ class LibvirtDriver(DiskOpsMixin, ComputeDriver):
     def resume(self, instance_uuid: str) -> None:
         # Starting a domain that has a managed save image restores it.
         self._act(instance_uuid, "resume", lambda dom: dom.createWithFlags(0))
+
+    # ----------------------------------------------------------------- ports
+    def attach_interface(self, instance_uuid: str, vif: Vif) -> None:
+        self.plugger.attach(instance_uuid, vif)
+
+    def detach_interface(self, instance_uuid: str, vif: Vif) -> None:
+        self.plugger.detach(instance_uuid, vif)
+
+    # --------------------------------------------------------------- volumes
+    def attach_volume(self, instance_uuid: str, volume: VolumeDevice) -> str:
+        return self.volumes.attach(instance_uuid, volume)
+
+    def detach_volume(self, instance_uuid: str, volume_id: str) -> None:
+        self.volumes.detach(instance_uuid, volume_id)
 
     # --------------------------------------------------------------- consoles
     def console_port(self, instance_uuid: str, console_type: str) -> int:
@@ -291,6 +325,7 @@ class LibvirtDriver(DiskOpsMixin, ComputeDriver):
             port = serial_port or self._serial_port_of(instance.uuid) or \
                 self.serial_ports.choose(self._serial_ports_in_use())
             xml = domain_xml.build(self.domain_spec(instance, files, serial_port=port))
+            self.volumes.ensure_secrets(instance)  # the disks name them
             with self.host.errors(instance.uuid, "define"):
                 return self.host.connection().defineXMLFlags(xml, DEFINE_VALIDATE)
 

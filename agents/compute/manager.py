@@ -22,10 +22,11 @@ from typing import Any
 
 from oslo_config import cfg
 
+from agents.compute.block_device import VolumeDevice
 from agents.compute.driver import ComputeDriver
 from agents.compute.exception import ComputeError, InstanceNotFound
 from agents.compute.locks import InstanceLocks
-from agents.compute.model import Flavor, Instance
+from agents.compute.model import Flavor, Instance, vif_from_spec
 from agents.compute.outcomes import (
     NOT_RESCHEDULABLE,
     Abandoned,
@@ -260,6 +261,53 @@ class ComputeManager:
             if self.reporter.update(ctxt, uuid, {"power_state": int(state)},
                                     [task]) is not None:
                 self.reporter.resize_finished(ctxt, uuid, migration_uuid, step)
+
+    # ----------------------------------------------------------------- ports
+    @oslo_messaging.expected_exceptions(ComputeError)
+    def attach_interface(self, ctxt: RequestContext, instance_uuid: str,
+                         vif: dict[str, Any]) -> None:
+        """Call: hot-plug vif (a spec vif dict) into the instance, running or not.
+
+        :raises InvalidInput, InstanceNotFound, HypervisorError: see the driver.
+        """
+        with self.locks.hold(instance_uuid), \
+                self.reporter.event(ctxt, instance_uuid, "compute_attach_interface"):
+            self.driver.attach_interface(instance_uuid, vif_from_spec(vif))
+
+    @oslo_messaging.expected_exceptions(ComputeError)
+    def detach_interface(self, ctxt: RequestContext, instance_uuid: str,
+                         vif: dict[str, Any]) -> None:
+        """Call: hot-unplug vif from the instance (waits for a running guest to let go).
+
+        :raises InvalidInput, InstanceNotFound, HypervisorError: see the driver.
+        """
+        with self.locks.hold(instance_uuid), \
+                self.reporter.event(ctxt, instance_uuid, "compute_detach_interface"):
+            self.driver.detach_interface(instance_uuid, vif_from_spec(vif))
+
+    # --------------------------------------------------------------- volumes
+    @oslo_messaging.expected_exceptions(ComputeError)
+    def attach_volume(self, ctxt: RequestContext, instance_uuid: str,
+                      volume: dict[str, Any]) -> dict[str, Any]:
+        """Call: plug volume (a spec volume dict) into the instance, running or not;
+        answer {"device": the device it got}.
+
+        :raises InvalidInput, InstanceNotFound, HypervisorError: see the driver.
+        """
+        with self.locks.hold(instance_uuid), \
+                self.reporter.event(ctxt, instance_uuid, "compute_attach_volume"):
+            device = self.driver.attach_volume(instance_uuid, VolumeDevice.from_spec(volume))
+        return {"device": device}
+
+    @oslo_messaging.expected_exceptions(ComputeError)
+    def detach_volume(self, ctxt: RequestContext, instance_uuid: str, volume_id: str) -> None:
+        """Call: unplug the volume (waits for a running guest to let go of it).
+
+        :raises InvalidInput, InstanceNotFound, HypervisorError: see the driver.
+        """
+        with self.locks.hold(instance_uuid), \
+                self.reporter.event(ctxt, instance_uuid, "compute_detach_volume"):
+            self.driver.detach_volume(instance_uuid, volume_id)
 
     # ------------------------------------------------------------------ sync
     def sync_instances(self, ctxt: RequestContext) -> None:

@@ -14,7 +14,8 @@ import uuid as uuidlib
 from collections.abc import Mapping
 from typing import Any
 
-from agents.compute.exception import InvalidInput, NotSupported
+from agents.compute.block_device import VolumeDevice
+from agents.compute.exception import InvalidInput
 from agents.compute.power_state import PowerState
 
 MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -119,7 +120,7 @@ class Instance:
     name: str
     project_id: str
     flavor: Flavor
-    image: ImageRef
+    image: ImageRef | None  # None: volume-backed (a volume with boot_index 0 is the root)
     user_id: str | None = None
     hostname: str | None = None
     availability_zone: str | None = None
@@ -129,6 +130,10 @@ class Instance:
     metadata: Mapping[str, str] = dataclasses.field(default_factory=dict)
     launch_index: int = 0
     vifs: tuple[Vif, ...] = ()
+    # network_data.json as the metadata service serves it (the conductor renders it from
+    # the ports, so the config drive and the metadata API agree); None: derive from vifs.
+    network_data: Mapping[str, Any] | None = None
+    volumes: tuple[VolumeDevice, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "uuid", canonical_uuid(self.uuid, "instance uuid"))
@@ -141,6 +146,8 @@ class Instance:
         devnames = [vif.devname for vif in self.vifs]
         if len(set(devnames)) != len(devnames):
             raise InvalidInput(f"instance {self.uuid}: the same port is plugged twice")
+        object.__setattr__(self, "volumes", tuple(self.volumes))
+        _check_volumes(self)
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any]) -> Instance:
@@ -148,9 +155,8 @@ class Instance:
 
         user_data arrives base64-encoded, as the API got it, and is decoded here.
 
-        :raises InvalidInput: a field is missing, of the wrong type or invalid.
-        :raises NotSupported: the spec needs what this agent cannot do yet (a boot
-            from volume, attached volumes).
+        :raises InvalidInput: a field is missing, of the wrong type or invalid (or the
+            instance has no image and no root volume).
         """
         try:
             return cls._from_spec(spec)
@@ -162,13 +168,7 @@ class Instance:
     @classmethod
     def _from_spec(cls, spec: Mapping[str, Any]) -> Instance:
         uuid = _spec_uuid(spec)
-        if spec.get("volumes"):
-            raise NotSupported(f"instance {uuid}: attaching volumes is not implemented yet "
-                               "on this compute agent")
         image = spec.get("image")
-        if not image:
-            raise NotSupported(f"instance {uuid}: booting from a volume is not implemented "
-                               "yet; boot from an image")
         flavor = spec["flavor"]
         return cls(
             uuid=uuid, name=str(spec["name"]), project_id=str(spec["project_id"]),
@@ -184,8 +184,24 @@ class Instance:
             image=ImageRef(id=image["id"], disk_format=image.get("disk_format") or "qcow2",
                            os_hash_algo=image.get("os_hash_algo"),
                            os_hash_value=image.get("os_hash_value"),
-                           checksum=image.get("checksum")),
-            vifs=tuple(_vif(vif) for vif in spec.get("vifs") or ()))
+                           checksum=image.get("checksum")) if image else None,
+            vifs=tuple(_vif(vif) for vif in spec.get("vifs") or ()),
+            network_data=_network_data(uuid, spec.get("network_data")),
+            volumes=tuple(VolumeDevice.from_spec(volume)
+                          for volume in spec.get("volumes") or ()))
+
+
+def _check_volumes(instance: Instance) -> None:
+    """:raises InvalidInput: no root disk at all, two roots, or a device or volume twice."""
+    roots = [volume for volume in instance.volumes if volume.is_root]
+    if instance.image is None and not roots:
+        raise InvalidInput(f"instance {instance.uuid} has neither an image nor a root volume")
+    if len(roots) > 1 or (roots and instance.image is not None):
+        raise InvalidInput(f"instance {instance.uuid} has more than one root disk")
+    for attr in ("device", "volume_id"):
+        values = [getattr(volume, attr) for volume in instance.volumes]
+        if len(set(values)) != len(values):
+            raise InvalidInput(f"instance {instance.uuid}: the same volume {attr} twice")
 
 
 def _spec_uuid(spec: Mapping[str, Any]) -> str:
@@ -194,11 +210,31 @@ def _spec_uuid(spec: Mapping[str, Any]) -> str:
     return canonical_uuid(spec.get("uuid"), "instance uuid")
 
 
+def vif_from_spec(spec: Mapping[str, Any]) -> Vif:
+    """The Vif a vif dict of an instance spec (``common.rpc.compute``) describes.
+
+    :raises InvalidInput: a field is missing or invalid.
+    """
+    try:
+        return _vif(spec)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidInput(f"vif {spec!r:.200} is malformed ({exc}); this is a bug in the "
+                           "sender") from exc
+
+
 def _vif(spec: Mapping[str, Any]) -> Vif:
     kind = spec.get("type") or "ovs"
     bridge = spec.get("bridge") or ("br-int" if kind == "ovs" else None)
     return Vif(id=spec["id"], mac=spec["mac"], type=kind, bridge=bridge, mtu=spec.get("mtu"),
                network_id=spec.get("network_id"))
+
+
+def _network_data(uuid: str, value: Any) -> Mapping[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"instance {uuid}: network_data must be a mapping")
+    return dict(value)
 
 
 def _decode_user_data(uuid: str, value: str | None) -> bytes | None:

@@ -32,10 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import libvirt  # noqa: E402
 
 from agents.compute import conf as compute_conf  # noqa: E402
-from agents.compute import paths  # noqa: E402
+from agents.compute import libvirt_disk, paths  # noqa: E402
 from agents.compute.libvirt_driver import LibvirtDriver  # noqa: E402
 from agents.compute.model import ImageRef  # noqa: E402
-from agents.volume import libvirt_disk  # noqa: E402
 from agents.volume.chap import ChapKeys  # noqa: E402
 from agents.volume.file_driver import FileDriver  # noqa: E402
 from agents.volume.manager import VolumeManager  # noqa: E402

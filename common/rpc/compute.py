@@ -15,9 +15,14 @@ the conductor builds it from the database, the agent turns it into
      "launch_index": int,
      "flavor": {"name": str, "memory_mb": int, "vcpus": int, "root_gb": int},
      "image": {"id": str, "disk_format": str, "os_hash_algo": str | None,
-               "os_hash_value": str | None, "checksum": str | None},
-     "vifs": [{"id", "mac", "type", "bridge", "mtu", "network_id"}],   # network issue
-     "volumes": [...]}                                                  # volume issue
+               "os_hash_value": str | None, "checksum": str | None}
+              | None (volume-backed: the volume with boot_index 0 is the root disk),
+     "vifs": [{"id", "mac", "type", "bridge", "mtu", "network_id", "devname",
+               "network_name", "fixed_ips": [{"subnet_id", "ip_address", "version"}]}],
+     "network_data": {network_data.json, as the metadata service serves it} | absent,
+     "volumes": [{"volume_id": str, "device": "vda" | "vdb"..., "boot_index": int | None,
+                  "connection_info": {connection_info: common.rpc.volume},
+                  "initiator": str | None}],
 
 Every cast names the instance's uuid; the agent reports progress and results back
 through ``common.rpc.conductor`` (it never writes the database).
@@ -91,6 +96,38 @@ class ComputeAPI:
     def sync_instances(self, ctx: RequestContext, host: str) -> None:
         """Cast: run the start-up reconciliation again (orphans, power states)."""
         self._host(host).cast(ctx, "sync_instances")
+
+    # ------------------------------------------------------------- ports (calls)
+    def attach_interface(self, ctx: RequestContext, host: str, instance_uuid: str,
+                         vif: dict[str, Any], timeout: float | None = None) -> None:
+        """Call: hot-plug vif (a spec vif) into the instance, persistently and live when
+        it runs; returns once the device is there (a no-op if it already is)."""
+        self._host(host, timeout).call(ctx, "attach_interface", instance_uuid=instance_uuid,
+                                       vif=vif)
+
+    def detach_interface(self, ctx: RequestContext, host: str, instance_uuid: str,
+                         vif: dict[str, Any], timeout: float | None = None) -> None:
+        """Call: hot-unplug vif; returns once a running guest released it (a no-op if
+        the instance does not have it)."""
+        self._host(host, timeout).call(ctx, "detach_interface", instance_uuid=instance_uuid,
+                                       vif=vif)
+
+    # ----------------------------------------------------------- volumes (calls)
+    def attach_volume(self, ctx: RequestContext, host: str, instance_uuid: str,
+                      volume: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Call: plug volume (a spec volume, its CHAP secret stored in libvirt) into the
+        instance, persistently and live when it runs; returns ``{"device": "vdX"}``,
+        the device it really got (a no-op answering the same if it is already there)."""
+        return self._host(host, timeout).call(ctx, "attach_volume",
+                                              instance_uuid=instance_uuid, volume=volume)
+
+    def detach_volume(self, ctx: RequestContext, host: str, instance_uuid: str,
+                      volume_id: str, timeout: float | None = None) -> None:
+        """Call: unplug the volume; returns once a running guest released it, and its
+        CHAP secret is gone unless another guest here uses the volume (a no-op if the
+        instance does not have it)."""
+        self._host(host, timeout).call(ctx, "detach_volume", instance_uuid=instance_uuid,
+                                       volume_id=volume_id)
 
     # -------------------------------------------------------------------- reads (calls)
     def get_console_output(self, ctx: RequestContext, host: str, instance_uuid: str,

@@ -52,6 +52,25 @@ class ConductorAPI:
         self._cast(ctx, "run_instance_action", instance_uuid=instance_uuid, action=action,
                    params=params or {})
 
+    def detach_interface(self, ctx: RequestContext, instance_uuid: str,
+                         port_id: str) -> None:
+        """Hot-unplug port_id from the instance (the API checked that it is attached
+        and recorded the detach_interface action), then release the port: deleted if
+        compute created it, unbound if the user handed it in."""
+        self._cast(ctx, "detach_interface", instance_uuid=instance_uuid, port_id=port_id)
+
+    def attach_volume(self, ctx: RequestContext, instance_uuid: str, volume_id: str) -> None:
+        """Attach volume_id (the API reserved it, recorded the mapping as attaching and
+        the attach_volume action): export it to the server's host, hot-plug it, mark it
+        in-use; on failure the reservation and the mapping are removed."""
+        self._cast(ctx, "attach_volume", instance_uuid=instance_uuid, volume_id=volume_id)
+
+    def detach_volume(self, ctx: RequestContext, instance_uuid: str, volume_id: str) -> None:
+        """Detach volume_id (the API marked its mapping detaching and recorded the
+        detach_volume action): hot-unplug it, remove the export and the attachment; on
+        failure the volume stays attached."""
+        self._cast(ctx, "detach_volume", instance_uuid=instance_uuid, volume_id=volume_id)
+
     def delete_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
         """Delete the instance (task deleting already set by the API): agent, claims,
         ports and volumes later; the row is marked deleted at the end."""
@@ -111,6 +130,13 @@ class ConductorAPI:
     def instance_deleted(self, ctx: RequestContext, instance_uuid: str, host: str) -> None:
         """Cast: the agent removed the domain and files; finish the delete."""
         self._cast(ctx, "instance_deleted", instance_uuid=instance_uuid, host=host)
+
+    def port_statuses(self, ctx: RequestContext, port_ids: list[str]) -> dict[str, str]:
+        """Call: {port id: status} ("ACTIVE" once the OVS agent wired it, "DOWN"...);
+        a compute agent starts a new guest once its ports are ACTIVE."""
+        # Short: the agent polls, and a slow answer must not outlast its own deadline.
+        return self._client.prepare(timeout=10).call(ctx, "port_statuses",
+                                                     port_ids=port_ids)
 
     def snapshot_finished(self, ctx: RequestContext, instance_uuid: str, image_id: str,
                           error: str | None = None) -> None:

@@ -121,10 +121,45 @@ _SERVER_RULES = {
     "os_compute_api:os-hypervisors:servers": (ADMIN, "List a hypervisor's servers."),
     "os_compute_api:os-hypervisors:uptime": (ADMIN, "Show a hypervisor's uptime."),
     "os_compute_api:os-aggregates:index": (ADMIN, "List host aggregates."),
+    "os_compute_api:os-volumes-attachments:index": (PROJECT_READER, "List the volumes "
+                                                    "attached to a server."),
+    "os_compute_api:os-volumes-attachments:show": (PROJECT_READER, "Show a volume "
+                                                   "attachment of a server."),
+    "os_compute_api:os-volumes-attachments:create": (PROJECT_MEMBER, "Attach a volume "
+                                                     "to a server."),
+    "os_compute_api:os-volumes-attachments:update": (PROJECT_MEMBER, "Update a volume "
+                                                     "attachment (swap, with :swap)."),
+    "os_compute_api:os-volumes-attachments:swap": (ADMIN, "Swap the volume attached to "
+                                                   "a server for another one."),
+    "os_compute_api:os-volumes-attachments:delete": (PROJECT_MEMBER, "Detach a volume "
+                                                     "from a server."),
+}
+
+# A server's network (Nova's names and defaults).
+_NETWORK_RULES = {
+    "os_compute_api:os-attach-interfaces:list": (PROJECT_READER, "List a server's "
+                                                 "interfaces."),
+    "os_compute_api:os-attach-interfaces:show": (PROJECT_READER, "Show a server "
+                                                 "interface."),
+    "os_compute_api:os-attach-interfaces:create": (PROJECT_MEMBER, "Attach an interface "
+                                                   "(port or network) to a server."),
+    "os_compute_api:os-attach-interfaces:delete": (PROJECT_MEMBER, "Detach an interface "
+                                                   "from a server."),
+    "os_compute_api:os-security-groups:list": (PROJECT_READER, "List a server's security "
+                                               "groups."),
+    "os_compute_api:os-security-groups:add": (PROJECT_MEMBER, "Add a security group to a "
+                                              "server's ports."),
+    "os_compute_api:os-security-groups:remove": (PROJECT_MEMBER, "Remove a security group "
+                                                 "from a server's ports."),
+    "os_compute_api:os-floating-ips:add": (PROJECT_MEMBER, "Associate a floating IP with "
+                                           "a server (below 2.44)."),
+    "os_compute_api:os-floating-ips:remove": (PROJECT_MEMBER, "Disassociate a floating IP "
+                                              "from a server (below 2.44)."),
 }
 
 
 def list_rules() -> list[policy.RuleDefault]:
     """The compute API's default rules, for the enforcer and the sample generator."""
     return [policy.RuleDefault(name, check, description)
-            for name, (check, description) in sorted({**_RULES, **_SERVER_RULES}.items())]
+            for name, (check, description) in sorted({**_RULES, **_SERVER_RULES,
+                                                      **_NETWORK_RULES}.items())]

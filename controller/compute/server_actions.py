@@ -16,7 +16,16 @@ import sqlalchemy as sa
 from common.context import RequestContext
 from controller import exceptions
 from controller import quotas as quota_engine
-from controller.compute import actions, boot_sources, quotas, rpc, server_requests, servers, states
+from controller.compute import (
+    actions,
+    block_device_mappings,
+    boot_sources,
+    quotas,
+    rpc,
+    server_requests,
+    servers,
+    states,
+)
 from controller.db.base import utcnow
 from controller.db.models.servers import Instance, InstanceMetadata
 from controller.image import images as image_service
@@ -55,6 +64,10 @@ def rebuild(rt: Runtime, ctx: RequestContext, instance: Instance, image_id: str,
     (display_name, display_description, access IPs, key_name/key_data, user_data) set
     with the transition; metadata replaces the server's metadata when given.
     """
+    if block_device_mappings.is_volume_backed(rt, instance.uuid):
+        raise exceptions.BadRequest("Unable to rebuild with a different image for a "
+                                    "volume-backed server; this cloud rebuilds servers "
+                                    "that boot from an image only.")
     image = boot_sources.image(rt, ctx, image_id, instance.flavor)
     if "key_name" in changes:
         key_data = server_requests.key_data_for(rt, ctx, changes["key_name"])
@@ -146,6 +159,10 @@ def create_image(rt: Runtime, ctx: RequestContext, instance: Instance, name: str
     if instance.locked and not ctx.is_admin:
         raise actions.locked_error(instance.uuid)
     states.check("snapshot", instance.uuid, instance.vm_state, instance.task_state)
+    if block_device_mappings.is_volume_backed(rt, instance.uuid):
+        raise exceptions.Conflict(f"Instance {instance.uuid} is volume-backed: this cloud "
+                                  "does not make images of those yet; snapshot its volume "
+                                  "instead (openstack volume snapshot create --force).")
     system = instance.system_metadata or {}
     base = instance.image_ref or ""
     properties = {key[len("image_"):]: str(value) for key, value in system.items()

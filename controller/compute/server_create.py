@@ -22,10 +22,12 @@ from common.context import RequestContext
 from controller import exceptions
 from controller.compute import (
     actions,
+    block_devices,
     boot_sources,
     quotas,
     rpc,
     server_groups,
+    server_networks,
     server_requests,
     servers,
     states,
@@ -160,8 +162,8 @@ def create(rt: Runtime, ctx: RequestContext, req: CreateRequest) -> CreateResult
         metadata items or group members over the limit. :raises ServiceUnavailable:
         the conductor could not be reached (the servers are in ERROR).
     """
-    network = server_requests.network_request(req.networks)
-    image_id = server_requests.boot_image_id(req)
+    boot = block_devices.plan(req.image_ref, req.block_device_mapping,
+                              req.block_device_mapping_v2)
     if req.personality:
         raise exceptions.BadRequest("Personality files are not supported by this cloud; "
                                     "pass files through user_data or the config drive.")
@@ -171,32 +173,42 @@ def create(rt: Runtime, ctx: RequestContext, req: CreateRequest) -> CreateResult
     server_requests.check_user_data(req.user_data)
     zone, force_hosts = server_requests.parse_zone(rt, req.availability_zone)
     flavor = boot_sources.flavor(rt, ctx, req.flavor_ref)
-    image = boot_sources.image(rt, ctx, image_id, flavor)
+    image = block_devices.validate(rt, ctx, boot, flavor, req.max_count or req.min_count)
     key_data = server_requests.key_data_for(rt, ctx, req.key_name)
     quotas.check_metadata(rt, ctx.project_id, len(req.metadata))
     group = server_groups.for_boot(rt, ctx, req.group) if req.group else None
     count = _counts(rt, ctx, req, flavor)
+    network, requested = server_networks.validate(rt, ctx, req.networks, count,
+                                                  req.security_groups or ["default"])
     if group is not None:
         server_groups.check_members(rt, group.uuid, count)
     reservation_id = "r-" + "".join(secrets.choice(string.ascii_lowercase + string.digits)
                                     for _ in range(8))
-    rows = _rows(rt, ctx, req, count, flavor, image, zone, key_data,
-                 _system_metadata(image, req, network, req.hints), reservation_id)
-    with rt.db.session() as session:
-        session.add_all(rows)
-        session.flush()
-        for row in rows:
-            actions.record(session, ctx, row.uuid, "create")
-            if group is not None:
-                session.add(ServerGroupMember(group_uuid=group.uuid,
-                                              instance_uuid=row.uuid))
-    _recheck(rt, ctx, rows, flavor, group.uuid if group else None)
+    system_metadata = {**_system_metadata(image, req, network, req.hints),
+                       **server_networks.metadata(network, requested)}
+    rows = _rows(rt, ctx, req, count, flavor, image, zone, key_data, system_metadata,
+                 reservation_id)
+    mappings = block_devices.reserve(rt, ctx, boot, [row.uuid for row in rows])
+    try:
+        with rt.db.session() as session:
+            session.add_all(rows)
+            session.flush()
+            session.add_all(mappings)
+            for row in rows:
+                actions.record(session, ctx, row.uuid, "create")
+                if group is not None:
+                    session.add(ServerGroupMember(group_uuid=group.uuid,
+                                                  instance_uuid=row.uuid))
+        _recheck(rt, ctx, rows, flavor, group.uuid if group else None)
+    except Exception:
+        block_devices.release(rt, ctx, mappings)  # the volumes reserved are free again
+        raise
     for row in rows:
         rt.notify(ctx, "instance.create.start", servers.payload(row))
     spec = {"flavor": flavor, "image": image, "availability_zone": zone,
             "group_uuid": group.uuid if group else None, "force_hosts": force_hosts,
             "num_instances": count, "project_id": ctx.project_id,
-            "scheduler_hints": req.hints}
+            "scheduler_hints": req.hints, "boot_from_volume": boot.volume_backed}
     try:
         rpc.cast("build_instances", rt.conductor_api.build_instances, ctx,
                  [row.uuid for row in rows], spec)

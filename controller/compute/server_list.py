@@ -17,7 +17,7 @@ from sqlalchemy import exc as sa_exc
 
 from common.context import RequestContext
 from controller import exceptions
-from controller.compute import servers, states
+from controller.compute import server_addresses, servers, states
 from controller.db.models.servers import Instance, InstanceTag
 from controller.runtime import Runtime
 
@@ -62,6 +62,8 @@ class ListQuery:
     tags_any: list[str] = dataclasses.field(default_factory=list)
     not_tags: list[str] = dataclasses.field(default_factory=list)
     not_tags_any: list[str] = dataclasses.field(default_factory=list)
+    ip: str | None = None  # a fixed IPv4 address containing this (Nova: ip_address_substr)
+    ip6: str | None = None
     # Admin-only filters (the handler drops them for everyone else).
     exact: dict[str, str] = dataclasses.field(default_factory=dict)
     sort: list[tuple[str, str]] = dataclasses.field(default_factory=list)
@@ -131,6 +133,10 @@ def conditions(ctx: RequestContext, query: ListQuery) -> list[sa.ColumnElement[b
     if query.reservation_id:
         where.append(Instance.reservation_id == query.reservation_id)
     where.extend(_tags(query))
+    if query.ip:
+        where.append(server_addresses.ip_condition(query.ip, 4))
+    if query.ip6:
+        where.append(server_addresses.ip_condition(query.ip6, 6))
     for key, value in query.exact.items():
         where.append(getattr(Instance, key) == value)
     return where

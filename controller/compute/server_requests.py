@@ -1,5 +1,6 @@
-"""Checks of a create (or rebuild) request that need no rows written: the boot source,
-networks, user data, zone, key pair, and the hostname derived from the name.
+"""Checks of a create (or rebuild) request that need no rows written: user data, zone,
+key pair, and the hostname derived from the name (networks are checked in
+``server_networks``, block devices in ``block_devices``).
 """
 
 from __future__ import annotations
@@ -7,7 +8,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -17,9 +17,6 @@ from controller.compute import compute_services
 from controller.db.models.compute import KeyPair
 from controller.runtime import Runtime
 
-if TYPE_CHECKING:
-    from controller.compute.server_create import CreateRequest
-
 
 def sanitize_hostname(name: str, default: str) -> str:
     """A DNS label from a display name, as Nova derives it (default if nothing is left)."""
@@ -27,47 +24,6 @@ def sanitize_hostname(name: str, default: str) -> str:
     label = re.sub(r"[ _.]", "-", label)
     label = re.sub(r"[^a-zA-Z0-9-]+", "", label).lower().strip(".-")
     return label or default[:63]
-
-
-def network_request(networks: Any) -> str:
-    """"none" or "auto" for what this cloud can do until networking lands.
-
-    :raises BadRequest: specific networks, ports or fixed IPs.
-    """
-    if networks in (None, "auto") or networks == []:
-        return "auto"
-    if networks == "none":
-        return "none"
-    raise exceptions.BadRequest(
-        "Networks are not available yet in this cloud: create the server with networks "
-        "'none' or 'auto' (openstack server create --nic none).")
-
-
-def boot_image_id(req: CreateRequest) -> str:
-    """The image to boot from; only a local boot from an image is possible for now.
-
-    :raises BadRequest: volumes, blank disks, snapshots, or no image at all.
-    """
-    if req.block_device_mapping:
-        raise exceptions.BadRequest("Volumes are not available yet in this cloud: boot "
-                                    "from an image (imageRef) without block devices.")
-    image_id = req.image_ref or None
-    bdms = req.block_device_mapping_v2 or []
-    if bdms:
-        bdm = bdms[0]
-        bdm_image = bdm.get("uuid") or bdm.get("image_id")
-        local_image = (len(bdms) == 1 and bdm.get("source_type") == "image"
-                       and bdm.get("destination_type", "local") == "local"
-                       and str(bdm.get("boot_index", "0")) == "0"
-                       and not bdm.get("volume_size"))
-        if not local_image or (image_id and bdm_image and bdm_image != image_id):
-            raise exceptions.BadRequest(
-                "Volumes are not available yet in this cloud: block_device_mapping_v2 may "
-                "only describe the local boot disk from the image.")
-        image_id = image_id or bdm_image
-    if not image_id:
-        raise exceptions.BadRequest("Invalid imageRef provided.")
-    return image_id
 
 
 def check_user_data(user_data: str | None) -> None:

@@ -15,7 +15,14 @@ import sqlalchemy as sa
 
 from common.context import RequestContext
 from controller import exceptions
-from controller.compute import actions, compute_services, rpc, states
+from controller.compute import (
+    actions,
+    block_device_mappings,
+    compute_services,
+    rpc,
+    server_addresses,
+    states,
+)
 from controller.db.base import utcnow
 from controller.db.models.servers import Instance, InstanceFault
 from controller.runtime import Runtime
@@ -73,12 +80,17 @@ class Described:
     instance: Instance
     fault: InstanceFault | None = None
     host_status: str | None = None
+    networking: server_addresses.Networking = dataclasses.field(
+        default_factory=server_addresses.Networking)
+    # The server's volumes: [{"id": volume id, "delete_on_termination": bool}].
+    volumes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 def describe(rt: Runtime, rows: list[Instance],
              with_host_status: bool = False) -> list[Described]:
-    """Attach the newest fault (for ERROR/DELETED servers) and, when asked, the host
-    status, in two queries for the whole list."""
+    """Attach the newest fault (for ERROR/DELETED servers), the addresses and security
+    groups of the ports and, when asked, the host status, in a few queries for the
+    whole list."""
     needs_fault = [row.uuid for row in rows
                    if row.vm_state in (states.ERROR, states.DELETED) or row.deleted]
     faults: dict[str, InstanceFault] = {}
@@ -91,8 +103,13 @@ def describe(rt: Runtime, rows: list[Instance],
     statuses: dict[str, str] = {}
     if with_host_status:
         statuses = compute_services.host_statuses(rt, {row.host for row in rows if row.host})
+    networking = server_addresses.describe(rt, [row.uuid for row in rows])
+    mappings = block_device_mappings.by_instances(rt, [row.uuid for row in rows])
     return [Described(row, faults.get(row.uuid),
-                      statuses.get(row.host, "") if with_host_status else None)
+                      statuses.get(row.host, "") if with_host_status else None,
+                      networking[row.uuid],
+                      [{"id": m.volume_id, "delete_on_termination": m.delete_on_termination}
+                       for m in mappings.get(row.uuid, []) if m.volume_id])
             for row in rows]
 
 

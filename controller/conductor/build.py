@@ -17,7 +17,16 @@ from oslo_config import cfg
 
 from common.context import RequestContext
 from controller.compute import states
-from controller.conductor import actions, hosts, instances, machine, spec
+from controller.conductor import (
+    actions,
+    boot_volumes,
+    hosts,
+    instances,
+    machine,
+    networking,
+    spec,
+)
+from controller.db.models.servers import Instance
 from controller.runtime import Runtime
 
 LOG = logging.getLogger(__name__)
@@ -106,6 +115,12 @@ def launch(rt: Runtime, ctx: RequestContext, selection: dict[str, Any]) -> None:
         hosts.release_on_host(rt, uuid, host)
         return
     attempt = len(tried) + 1
+    row = _allocate_networks(rt, ctx, row, host)
+    if row is None:
+        return
+    row = _prepare_volumes(rt, ctx, row, host)
+    if row is None:
+        return
     try:
         instance_spec = spec.build(rt, ctx, row)
     except spec.SpecError as exc:
@@ -121,6 +136,46 @@ def launch(rt: Runtime, ctx: RequestContext, selection: dict[str, Any]) -> None:
         hosts.release_on_host(rt, uuid, host)
         fail(rt, ctx, uuid, f"Could not send the build request to host {host}: {exc}",
              host=host)
+
+
+def _allocate_networks(rt: Runtime, ctx: RequestContext, row: Instance,
+                       host: str) -> Instance | None:
+    """Give row its ports on host (task networking), then move it to spawning.
+
+    Returns the updated row, or None when the build stops here: the allocation failed
+    (ERROR with the fault; as in Nova this is not rescheduled, another host would not
+    change the answer) or the instance was deleted meanwhile (its ports are released
+    here, as the delete may have run before they existed).
+    """
+    try:
+        networking.allocate(rt, ctx, row, host)
+    except Exception as exc:  # noqa: BLE001 - whatever failed, this build cannot go on
+        LOG.warning("instance %s: network allocation on %s failed: %s", row.uuid, host, exc)
+        hosts.release_on_host(rt, row.uuid, host)
+        fail(rt, ctx, row.uuid, networking.failure_message(exc), host=host)
+        return None
+    spawning = instances.apply(rt, ctx, row.uuid, "build.spawning")
+    if spawning is None:
+        LOG.info("instance %s left networking meanwhile; releasing its ports", row.uuid)
+        networking.release(rt, ctx, row.uuid)
+    return spawning
+
+
+def _prepare_volumes(rt: Runtime, ctx: RequestContext, row: Instance,
+                     host: str) -> Instance | None:
+    """Make the build's volumes ready on host (task block_device_mapping), then back to
+    spawning. None when the build stops here: a volume failed (ERROR with the fault, the
+    volumes unwound by fail) or the instance was deleted meanwhile."""
+    if not boot_volumes.has_volumes(rt, row.uuid):
+        return row
+    try:
+        if not boot_volumes.prepare(rt, ctx, row, host):
+            return None
+    except boot_volumes.BlockDeviceError as exc:
+        hosts.release_on_host(rt, row.uuid, host)
+        fail(rt, ctx, row.uuid, exc.message, host=host, code=exc.code)
+        return None
+    return instances.apply(rt, ctx, row.uuid, "build.spawning")
 
 
 def build_failed(rt: Runtime, ctx: RequestContext, uuid: str, host: str, message: str,
@@ -148,6 +203,7 @@ def build_failed(rt: Runtime, ctx: RequestContext, uuid: str, host: str, message
         return
     if instances.apply(rt, ctx, uuid, "build.reschedule") is None:
         return
+    boot_volumes.unplug(rt, ctx, uuid, host)  # the next host gets its own exports
     # Each failed host leaves its fault behind, so the history says why it moved.
     actions.add_fault(rt, uuid, message, details, host=host)
     LOG.info("rescheduling %s away from %s (attempt %d of %d)", uuid, ", ".join(tried),
@@ -185,8 +241,11 @@ def fail(rt: Runtime, ctx: RequestContext, uuid: str, message: str,
         current = instances.get(rt, uuid)
         if current is not None and current.deleted:
             hosts.release_all(rt, uuid, [])  # a delete won meanwhile; claims are moot
+            networking.release(rt, ctx, uuid)
         return  # otherwise the build moved on (e.g. it became ACTIVE): keep its claim
     hosts.release_all(rt, uuid, [])
+    networking.release(rt, ctx, uuid)  # ports made for it deleted, the user's unbound
+    boot_volumes.unwind(rt, ctx, uuid)  # attachments released, volumes it made deleted
     actions.add_fault(rt, uuid, message, details, host=host, code=code)
     actions.event(rt, ctx, uuid, EVENT, "finish", result=actions.ERROR, traceback=message)
     actions.finish(rt, ctx, uuid, error=True)

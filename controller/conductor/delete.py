@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from common.context import RequestContext
 from controller.compute import states
-from controller.conductor import actions, hosts, instances, migrations
+from controller.conductor import actions, hosts, instances, migrations, networking, volumes
 from controller.db.models.servers import ServerGroupMember
 from controller.runtime import Runtime
 
@@ -67,6 +67,12 @@ def finish(rt: Runtime, ctx: RequestContext, uuid: str, host: str | None = None)
     hosts.release_all(rt, uuid, open_migrations)
     for migration_uuid in open_migrations:
         migrations.set_status(rt, migration_uuid, "error")  # a no-op once final
+    # Ports compute made go, the user's are unbound and kept (a failure is logged; the
+    # next delete attempt or the reconciliation releases them).
+    networking.release(rt, ctx, uuid)
+    # Volumes are detached (available again) and those marked delete_on_termination
+    # deleted; what fails stays mapped and the reconciliation finishes it.
+    volumes.release_all(rt, ctx, uuid, row.host)
     with rt.db.session() as session:
         session.execute(sa.delete(ServerGroupMember)
                         .where(ServerGroupMember.instance_uuid == uuid))

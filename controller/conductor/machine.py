@@ -72,8 +72,13 @@ _IDLE = {"task_state": None}
 # One line per write a workflow makes. Agents' own reports are not here: they are
 # guarded by the agent with the task it was asked to run (see reports.instance_update).
 STEPS: dict[str, Step] = {
-    # build: scheduling -> spawning (host chosen); the agent then reports ACTIVE.
-    "build.placed": Step((s.SCHEDULING,), {"task_state": s.SPAWNING}),
+    # build: scheduling -> networking (host chosen, ports allocated) -> spawning (cast);
+    # the agent then reports ACTIVE.
+    "build.placed": Step((s.SCHEDULING,), {"task_state": s.NETWORKING}),
+    "build.spawning": Step((s.NETWORKING, s.BLOCK_DEVICE_MAPPING),
+                           {"task_state": s.SPAWNING}),
+    # volumes (boot from volume, volumes at boot): made and exported to the host.
+    "build.block_devices": Step((s.SPAWNING,), {"task_state": s.BLOCK_DEVICE_MAPPING}),
     "build.reschedule": Step(BUILD_ON_HOST, {"task_state": s.SCHEDULING, "host": None,
                                              "node": None}),
     "build.error": Step(s.BUILD_STATES, {**_ERROR, "host": None, "node": None}),

@@ -18,13 +18,16 @@ from controller.conductor import (
     build,
     delete,
     instances,
+    interfaces,
     machine,
+    networking,
     power,
     rebuild,
     reports,
     resize,
     resize_confirm,
     snapshot,
+    volumes,
 )
 from controller.db.models.servers import Instance
 from controller.runtime import Runtime
@@ -75,6 +78,16 @@ class ConductorManager:
     def delete_instance(self, ctxt: RequestContext, instance_uuid: str) -> None:
         delete.delete_instance(self.rt, ctxt, instance_uuid)
 
+    def attach_volume(self, ctxt: RequestContext, instance_uuid: str, volume_id: str) -> None:
+        volumes.attach_volume(self.rt, ctxt, instance_uuid, volume_id)
+
+    def detach_volume(self, ctxt: RequestContext, instance_uuid: str, volume_id: str) -> None:
+        volumes.detach_volume(self.rt, ctxt, instance_uuid, volume_id)
+
+    def detach_interface(self, ctxt: RequestContext, instance_uuid: str,
+                         port_id: str) -> None:
+        interfaces.detach_interface(self.rt, ctxt, instance_uuid, port_id)
+
     # -------------------------------------------------------------- agents' reports
     def report_state(self, ctxt: RequestContext, host: str, binary: str,
                      topic: str | None = None) -> None:
@@ -111,6 +124,9 @@ class ConductorManager:
                      attempt: int = 1) -> None:
         build.build_failed(self.rt, ctxt, instance_uuid, host, message, details,
                            reschedule, attempt)
+
+    def port_statuses(self, ctxt: RequestContext, port_ids: list[str]) -> dict[str, str]:
+        return networking.port_statuses(self.rt, port_ids)
 
     def instance_deleted(self, ctxt: RequestContext, instance_uuid: str, host: str) -> None:
         delete.instance_deleted(self.rt, ctxt, instance_uuid, host)

@@ -33,11 +33,13 @@ from controller.conductor import (
     instances,
     machine,
     migrations,
+    networking,
     power,
     resize,
     resize_confirm,
     snapshot,
     spec,
+    volume_sweep,
 )
 from controller.db.base import utcnow
 from controller.db.models.hosts import Allocation
@@ -135,6 +137,7 @@ class Report:
     tasks_reasked: int = 0
     tasks_expired: int = 0
     claims_released: int = 0
+    servers_with_ports_released: int = 0
     resizes_closed: int = 0
 
 
@@ -238,6 +241,14 @@ def abandoned_resizes(rt: Runtime, ctx: RequestContext, report: Report) -> None:
                               uuid)
 
 
+def orphan_ports(rt: Runtime, ctx: RequestContext, report: Report) -> None:
+    """Release the ports still held by deleted servers (a delete whose release failed)."""
+    for uuid in networking.servers_with_orphan_ports(rt,
+                                                     rt.conf.conductor.periodic_batch_size):
+        if networking.release(rt, ctx, uuid):
+            report.servers_with_ports_released += 1
+
+
 def orphan_claims(rt: Runtime, report: Report) -> None:
     """Release claims whose consumer is a deleted instance or a finished migration."""
     deleted = sa.select(Instance.uuid).where(Instance.deleted.is_(True))
@@ -255,7 +266,8 @@ def run_once(rt: Runtime) -> Report:
     """One reconciliation pass; each rule's failure is logged and the next one runs."""
     ctx = RequestContext.admin()
     report = Report()
-    for rule in (builds_on_dead_hosts, scheduling_timeouts, stale_tasks, abandoned_resizes):
+    for rule in (builds_on_dead_hosts, scheduling_timeouts, stale_tasks, abandoned_resizes,
+                 volume_sweep.orphan_mappings, orphan_ports):
         try:
             rule(rt, ctx, report)
         except Exception:  # noqa: BLE001 - one broken rule must not stop the others

@@ -2,8 +2,10 @@
 
 Everything the agent needs travels in the spec, because agents never read the
 database: the flavor copy the instance was given, the image facts the agent needs to
-fetch and verify the base image, the public key, metadata and user data. Ports and
-volumes are empty lists until the network and volume work lands.
+fetch and verify the base image, the public key, metadata and user data, the ports
+(``vifs``, in plug order) with the ``network_data.json`` the config drive carries, and
+the volumes exported to the host (``volumes``, with their connection_info; a
+volume-backed instance has no ``image``: its root is the volume with boot_index 0).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Any
 
 from common.context import RequestContext
 from controller import exceptions
-from controller.compute import flavors
+from controller.compute import block_device_mappings, flavors
+from controller.conductor import networking, volumes
 from controller.conductor.instances import elevated
 from controller.db.models.servers import Instance
 from controller.image import images
@@ -47,12 +50,11 @@ def image_facts(rt: Runtime, ctx: RequestContext, image_id: str | None) -> dict[
     The API already checked that the caller may use the image; the conductor reads it
     with an elevated context so a reschedule or rebuild is not refused by visibility.
 
-    :raises SpecError: no image (boot from volume is not supported yet), the image is
+    :raises SpecError: no image (and the server is not volume-backed), the image is
         gone, or it has no data yet.
     """
     if not image_id:
-        raise SpecError("This server has no image; booting from a volume is not "
-                        "supported yet.")
+        raise SpecError("This server has neither an image nor a root volume.")
     try:
         image = images.get(rt, elevated(ctx), image_id)
     except exceptions.NotFound as exc:
@@ -97,7 +99,9 @@ def build(rt: Runtime, ctx: RequestContext, row: Instance,
         "metadata": {item.key: item.value for item in row.metadata_items},
         "launch_index": row.launch_index or 0,
         "flavor": agent_flavor(chosen),
-        "image": image_facts(rt, ctx, image_id or row.image_ref),
-        "vifs": [],
-        "volumes": [],
+        "image": None if not image_id and block_device_mappings.is_volume_backed(
+            rt, row.uuid) else image_facts(rt, ctx, image_id or row.image_ref),
+        "vifs": networking.vifs(rt, row.uuid),
+        "network_data": networking.network_data(rt, row),
+        "volumes": volumes.spec_volumes(rt, ctx, row.uuid, row.host),
     }

@@ -22,6 +22,15 @@ OPTS = [
                help="Seconds a deleted instance is still reported to its host's compute "
                     "agent, so an agent that was down during the delete removes the domain "
                     "when it comes back."),
+    cfg.IntOpt("volume_create_timeout", default=600, min=1,
+               help="Seconds a build waits for a volume it created (boot from volume) to "
+                    "become available before the build fails; the copy of a large image "
+                    "into the volume is what takes time."),
+    cfg.FloatOpt("volume_poll_interval", default=1.0, min=0.05,
+                 help="Seconds between two looks at a volume the build waits for."),
+    cfg.IntOpt("volume_attach_timeout", default=120, min=1,
+               help="Seconds the conductor waits for a compute agent to hot-plug or "
+                    "hot-unplug a volume (a guest must release a disk being detached)."),
     cfg.IntOpt("periodic_batch_size", default=200, min=1,
                help="Most instances one reconciliation pass handles per rule; the rest "
                     "wait for the next pass."),

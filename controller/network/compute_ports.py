@@ -18,6 +18,7 @@ from controller import exceptions
 from controller.db.models.network import (
     FloatingIP,
     Network,
+    NetworkAgent,
     Port,
     SecurityGroup,
     SecurityGroupPortBinding,
@@ -26,10 +27,27 @@ from controller.network import common, floating_ips, notify, ports, security_gro
 from controller.network import exceptions as exc
 from controller.runtime import Runtime
 
+OVS_AGENT = "Open vSwitch agent"
+DEFAULT_BRIDGE = "br-int"
 
-def vif(port: Port, network: Network) -> dict[str, Any]:
-    """What the compute agent plugs: a tap on br-int named after the port."""
-    return {"id": port.id, "mac": port.mac_address, "type": "ovs", "bridge": "br-int",
+
+def integration_bridges(session: orm.Session, hosts: set[str]) -> dict[str, str]:
+    """{host: the integration bridge its OVS agent reports} (hosts whose agent never
+    reported are absent: they get the default, br-int)."""
+    hosts = {host for host in hosts if host}
+    if not hosts:
+        return {}
+    rows = session.execute(sa.select(NetworkAgent.host, NetworkAgent.configurations).where(
+        NetworkAgent.agent_type == OVS_AGENT, NetworkAgent.host.in_(hosts))).all()
+    return {host: (config or {}).get("integration_bridge") or DEFAULT_BRIDGE
+            for host, config in rows}
+
+
+def vif(port: Port, network: Network, bridge: str | None = None) -> dict[str, Any]:
+    """What the compute agent plugs: a tap named after the port on the integration
+    bridge of the port's host (the one its OVS agent wires; br-int by default)."""
+    return {"id": port.id, "mac": port.mac_address, "type": "ovs",
+            "bridge": bridge or DEFAULT_BRIDGE,
             "devname": f"tap{port.id[:11]}", "mtu": network.mtu,
             "network_id": network.id, "network_name": network.name,
             "fixed_ips": [{"subnet_id": a.subnet_id, "ip_address": a.ip_address,
@@ -125,7 +143,8 @@ def allocate_for_instance(rt: Runtime, ctx: RequestContext, instance_uuid: str,
             changes.port(port.id).network(port.network_id)
             changes.groups(security_groups.referencing(
                 session, {b.security_group_id for b in port.security_group_bindings}))
-            result.append(vif(port, network))
+            result.append(vif(port, network, integration_bridges(session, {host or ""})
+                              .get(host or "")))
     changes.send(rt, ctx)
     return result
 
@@ -165,7 +184,8 @@ def bind(rt: Runtime, ctx: RequestContext, port_id: str, instance_uuid: str,
         ports.share_lock(session, port.network_id)
         _attach(port, instance_uuid, host, f"{common.COMPUTE_PREFIX}{availability_zone}")
         session.flush()
-        result = vif(port, session.get(Network, port.network_id))
+        result = vif(port, session.get(Network, port.network_id),
+                     integration_bridges(session, {host or ""}).get(host or ""))
     notify.Changes().port(port.id).network(port.network_id).send(rt, ctx)
     return result
 

@@ -200,8 +200,12 @@ def complete(rt: Runtime, ctx: RequestContext, attachment_id: str) -> None:
         store.settle(session, volume)
 
 
-def delete(rt: Runtime, ctx: RequestContext, attachment_id: str) -> list[VolumeAttachment]:
+def delete(rt: Runtime, ctx: RequestContext, attachment_id: str,
+           keep_export: bool = False) -> list[VolumeAttachment]:
     """Remove the export and the attachment; return the volume's remaining attachments.
+
+    keep_export keeps the export: another attachment of the volume on the same
+    host (a multiattach volume in two guests there) still uses it.
 
     :raises NotFound: no such attachment.
     :raises BackendUnavailable, BackendFailed: the export could not be removed (the
@@ -212,7 +216,7 @@ def delete(rt: Runtime, ctx: RequestContext, attachment_id: str) -> list[VolumeA
         volume = store.volume(session, ctx, row.volume_id)
         backend, connector, volume_id = volume.backend_host, row.connector, row.volume_id
         row.attach_status, row.updated_at = states.DETACHING, utcnow()
-    if connector:
+    if connector and not keep_export:
         try:
             disconnect(rt, ctx, backend, volume_id, connector)
         except exceptions.StratusError:

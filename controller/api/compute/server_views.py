@@ -102,7 +102,8 @@ def server(described: Any, options: Options, full: bool = True) -> dict[str, Any
         "hostId": host_id(instance.project_id, instance.host),
         "image": _image(instance), "flavor": _flavor(instance, options),
         "created": isotime(instance.created_at), "updated": isotime(instance.updated_at),
-        "addresses": {}, "accessIPv4": instance.access_ip_v4 or "",
+        "addresses": described.networking.addresses,
+        "accessIPv4": instance.access_ip_v4 or "",
         "accessIPv6": instance.access_ip_v6 or "", "links": links("servers", instance.uuid),
         "OS-DCF:diskConfig": system.get("disk_config") or "MANUAL",
     }
@@ -112,6 +113,13 @@ def server(described: Any, options: Options, full: bool = True) -> dict[str, Any
         view["fault"] = _fault(described.fault, options)
     if full:
         view.update(_detail(instance, options))
+        view["os-extended-volumes:volumes_attached"] = [
+            {"id": volume["id"], **({"delete_on_termination": volume["delete_on_termination"]}
+                                    if compute.at_least("2.3") else {})}
+            for volume in described.volumes]
+        groups = described.networking.security_groups
+        if groups:  # Nova shows the groups of the ports, and nothing without any
+            view["security_groups"] = [{"name": name} for name in groups]
     if compute.at_least("2.9"):
         view["locked"] = bool(instance.locked)
     if compute.at_least("2.19"):
@@ -124,7 +132,6 @@ def server(described: Any, options: Options, full: bool = True) -> dict[str, Any
 
 
 def _detail(instance: Any, options: Options) -> dict[str, Any]:
-    system = instance.system_metadata or {}
     view: dict[str, Any] = {
         "OS-EXT-AZ:availability_zone": instance.availability_zone or "",
         "config_drive": "True" if instance.config_drive else "",
@@ -135,8 +142,6 @@ def _detail(instance: Any, options: Options) -> dict[str, Any]:
         "OS-EXT-STS:vm_state": instance.vm_state,
         "OS-EXT-STS:power_state": instance.power_state,
         "os-extended-volumes:volumes_attached": [],
-        "security_groups": [{"name": name}
-                            for name in system.get("security_groups") or ["default"]],
     }
     if options.admin_attrs:
         view.update({"OS-EXT-SRV-ATTR:host": instance.host,

@@ -136,6 +136,9 @@ def _list_query(ctx: RequestContext, detail: bool) -> server_list.ListQuery:
         statuses=[s for s in args.getlist("status") if s], image=args.get("image"),
         flavor=args.get("flavor"), changes_since=changes_since_arg(),
         reservation_id=args.get("reservation_id"), sort=_sort(),
+        ip=(args.get("ip") or "")[:255] or None,
+        ip6=(args.get("ip6") or "")[:255] if compute.at_least("2.5") or admin_filters
+        else None,
         limit=handler.runtime().conf.compute_api.max_limit if limit is None else limit,
         marker=args.get("marker"))
     if compute.at_least("2.26"):

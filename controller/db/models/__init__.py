@@ -2,6 +2,7 @@
 
 from controller.db.base import Base
 from controller.db.models import (
+    block_devices,
     compute,
     hosts,
     identity,
@@ -13,5 +14,5 @@ from controller.db.models import (
     volume,
 )
 
-__all__ = ["Base", "compute", "hosts", "identity", "image", "network", "quotas", "servers",
-           "services", "volume"]
+__all__ = ["Base", "block_devices", "compute", "hosts", "identity", "image", "network",
+           "quotas", "servers", "services", "volume"]

@@ -50,7 +50,7 @@ def test_create_writes_rows_action_and_casts(fresh):
 def test_multi_create_and_reservation_id(fresh):
     env = fresh
     body = {"server": {"name": "multi", "imageRef": env.image_id, "flavorRef": env.flavor,
-                       "networks": "auto", "min_count": 2, "max_count": "3",
+                       "networks": "none", "min_count": 2, "max_count": "3",
                        "return_reservation_id": True}}
     response = env.call("POST", "/servers", body=body)
     assert response.status_code == 202, response.get_json()
@@ -58,7 +58,7 @@ def test_multi_create_and_reservation_id(fresh):
     rows = _instances(env, reservation)
     assert [r.display_name for r in rows] == ["multi-1", "multi-2", "multi-3"]
     assert [r.launch_index for r in rows] == [0, 1, 2]
-    assert rows[0].system_metadata["network_request"] == "auto"
+    assert rows[0].system_metadata["network_request"] == "none"
     ((uuids, spec), _), = env.conductor.named("build_instances")
     assert sorted(uuids) == sorted(r.uuid for r in rows) and spec["num_instances"] == 3
     listed = env.call("GET", f"/servers?reservation_id={reservation}").get_json()["servers"]
@@ -74,11 +74,11 @@ def test_multi_create_and_reservation_id(fresh):
     ({"imageRef": "8c8bb2e4-6f5c-4b0e-9e53-1c2b7e7c0000"}, "2.60", "could not be found"),
     ({"key_name": "missing"}, "2.60", "Invalid key_name provided."),
     ({"networks": [{"uuid": "8c8bb2e4-6f5c-4b0e-9e53-1c2b7e7c0000"}]}, "2.60",
-     "Networks are not available"),
+     "Network 8c8bb2e4-6f5c-4b0e-9e53-1c2b7e7c0000 could not be found."),
     ({"networks": None}, "2.60", "networks"),
     ({"block_device_mapping_v2": [{"source_type": "volume", "uuid": "v1",
                                    "destination_type": "volume", "boot_index": 0}]},
-     "2.60", "Volumes are not available"),
+     "2.60", "failed to get volume v1"),
     ({"user_data": "not base64!"}, "2.60", "base 64"),
     ({"min_count": 3, "max_count": 2}, "2.60", "min_count must be <= max_count"),
     ({"min_count": 0}, "2.60", "min_count"),

@@ -12,8 +12,9 @@ import logging
 import traceback as tb
 from typing import Any
 
+from agents.compute.block_device import VolumeDevice
 from agents.compute.fake import FakeDriver
-from agents.compute.model import Flavor, Instance
+from agents.compute.model import Flavor, Instance, vif_from_spec
 from agents.compute.power_state import PowerState
 from common import messaging
 from common.context import RequestContext
@@ -168,6 +169,31 @@ class FakeAgent:
 
     def sync_instances(self, ctxt) -> None:
         self.calls.append("sync_instances")
+
+    def attach_interface(self, ctxt, instance_uuid: str, vif: dict[str, Any]) -> None:
+        error = self._failing("attach_interface")
+        if error:
+            raise RuntimeError(error)  # a call: the caller gets the error back
+        self.driver.attach_interface(instance_uuid, vif_from_spec(vif))
+
+    def detach_interface(self, ctxt, instance_uuid: str, vif: dict[str, Any]) -> None:
+        error = self._failing("detach_interface")
+        if error:
+            raise RuntimeError(error)
+        self.driver.detach_interface(instance_uuid, vif_from_spec(vif))
+
+    def attach_volume(self, ctxt, instance_uuid: str, volume: dict[str, Any]) -> dict:
+        error = self._failing("attach_volume")
+        if error:
+            raise RuntimeError(error)  # a call: the caller gets the error back
+        device = self.driver.attach_volume(instance_uuid, VolumeDevice.from_spec(volume))
+        return {"device": device}
+
+    def detach_volume(self, ctxt, instance_uuid: str, volume_id: str) -> None:
+        error = self._failing("detach_volume")
+        if error:
+            raise RuntimeError(error)
+        self.driver.detach_volume(instance_uuid, volume_id)
 
     # ------------------------------------------------------------------ helpers
     def flavor_of(self, uuid: str) -> Flavor:

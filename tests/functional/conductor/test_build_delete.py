@@ -34,7 +34,8 @@ def test_build_goes_active_and_holds_its_claim(cloud, flavor):
     [allocation] = cloud.allocations(uuid)
     assert allocation["host"] == host and allocation["memory_mb"] == 128
     wait_for(lambda: "instance.create.end" in cloud.events(uuid))
-    assert [u["new_task_state"] for u in cloud.updates(uuid)] == ["spawning", None]
+    assert [u["new_task_state"] for u in cloud.updates(uuid)] == ["networking", "spawning",
+                                                                  None]
     message, events = _events(cloud, uuid)
     assert message is None
     assert ("conductor_schedule_and_build_instances", "Success", None) in events

@@ -60,7 +60,9 @@ def driver():
 
     conf = compute_conf.make(overrides={
         "instances_path": os.path.join(parent, "instances"), "virt_type": "qemu",
-        "libvirt_uri": "qemu:///system", "shutdown_timeout": 0})
+        "libvirt_uri": "qemu:///system", "shutdown_timeout": 0,
+        # These guests must find their identity and script over 169.254.169.254.
+        "force_config_drive": False})
     yield libvirt_driver.LibvirtDriver.from_conf(conf, fetch)
     shutil.rmtree(parent, ignore_errors=True)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 import uuid
 
+from agents.compute import libvirt_disk
 from agents.compute.model import Flavor, ImageRef, Instance
-from agents.volume import libvirt_disk
 
 READY = "stratus-guest ready: instance-id={uuid}"
 

@@ -1,7 +1,7 @@
 """A volume hot-plugged into running QEMU/TCG guests over iSCSI with CHAP.
 
 The volume agent's manager exports it (tgt), the compute side's helpers
-(:mod:`agents.volume.libvirt_disk`) store the CHAP secret in libvirt and plug a
+(:mod:`agents.compute.libvirt_disk`) store the CHAP secret in libvirt and plug a
 ``<disk type='network'>``: the first guest sees a new virtio disk and writes a marker;
 after a detach the second guest gets it and reads the marker; after an extend and a
 re-attach it sees the new size. Both guests boot from the stratus-tiny image through the
@@ -16,12 +16,12 @@ import uuid
 
 import pytest
 
-from agents.compute import paths
+from agents.compute import libvirt_disk, paths
 from agents.compute.libvirt_driver import LibvirtDriver
-from agents.volume import libvirt_disk
 from agents.volume.manager import VolumeManager
 from common.context import RequestContext
 from tests.functional.compute_agent.conftest import (  # noqa: F401 - fixtures
+    agent_host,
     compute_config,
     fetch,
     image,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from agents.compute import power_state as ps
-from agents.compute.exception import InstanceNotFound, InvalidPowerState, NotSupported
+from agents.compute.block_device import VolumeDevice
+from agents.compute.exception import InstanceNotFound, InvalidPowerState
 from agents.compute.fake import FakeDriver
 from agents.compute.power_state import PowerState
 from tests.unit.compute_agent import helpers
@@ -86,7 +87,10 @@ def test_fake_driver_forced_power_off_and_injected_failures(driver):
         driver.power_on(inst.uuid)
     driver.graceful = False
     assert driver.reboot(inst.uuid) == "hard"
-    with pytest.raises(NotSupported):
-        driver.attach_volume(inst.uuid, {}, "vdb")
+    volume = VolumeDevice("6f1c3c4e-7d1e-4c43-9a55-0e0c7d1b2a3f", "vdb", {})
+    assert driver.attach_volume(inst.uuid, volume) == "vdb"
+    assert driver.attach_volume(inst.uuid, volume) == "vdb"  # idempotent
+    driver.detach_volume(inst.uuid, volume.volume_id)
+    assert driver.domains[inst.uuid].instance.volumes == ()
     assert ("reboot", inst.uuid) in driver.calls
     assert driver.host_resources().vcpus == 4

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from agents.compute import conf as compute_conf
-from agents.compute.exception import HypervisorError, InvalidInput, NotSupported
+from agents.compute.exception import HypervisorError, InvalidInput
 from agents.compute.locks import InstanceLocks
 from agents.compute.model import Instance
 from agents.compute.serial_ports import SerialPorts, port_is_free
@@ -43,8 +43,12 @@ def test_from_spec_maps_every_field():
     ({"flavor": {"name": "f"}}, InvalidInput, "malformed.*memory_mb"),
     ({"flavor": {"name": "f", "memory_mb": "lots", "vcpus": 1}}, InvalidInput, "malformed"),
     ({"user_data": base64.b64encode(b"x").decode() + "!"}, InvalidInput, "base64"),
-    ({"image": None}, NotSupported, "booting from a volume"),
-    ({"volumes": [{"id": "v"}]}, NotSupported, "volumes"),
+    ({"image": None}, InvalidInput, "neither an image nor a root volume"),
+    ({"volumes": [{"id": "v"}]}, InvalidInput, "malformed"),
+    ({"volumes": [{"volume_id": helpers.IMAGE_ID, "device": "vda", "boot_index": 0,
+                   "connection_info": {}}]}, InvalidInput, "more than one root"),
+    ({"volumes": [{"volume_id": helpers.IMAGE_ID, "device": "../x",
+                   "connection_info": {}}]}, InvalidInput, "not a virtio disk name"),
     ({"image": {"id": helpers.IMAGE_ID, "disk_format": "vmdk"}}, InvalidInput, "vmdk"),
     ({"vifs": [{"id": helpers.vif(0).id, "mac": "nope"}]}, InvalidInput, "MAC"),
 ])

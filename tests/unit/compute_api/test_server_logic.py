@@ -10,7 +10,6 @@ from controller import exceptions, quotas
 from controller.compute import (
     actions,
     compute_services,
-    server_create,
     server_list,
     server_metadata,
     server_requests,
@@ -95,35 +94,6 @@ def test_bad_name_regex_is_400():
     ("!!!", "server-u1"), ("x" * 80, "x" * 63)])
 def test_hostname_from_name(name, hostname):
     assert server_requests.sanitize_hostname(name, "server-u1") == hostname
-
-
-def test_network_requests():
-    assert server_requests.network_request(None) == "auto"
-    assert server_requests.network_request([]) == "auto"
-    assert server_requests.network_request("none") == "none"
-    with pytest.raises(exceptions.BadRequest, match="Networks are not available"):
-        server_requests.network_request([{"uuid": "n1"}])
-
-
-def test_boot_image_from_request():
-    image = "8c8bb2e4-6f5c-4b0e-9e53-1c2b7e7c0000"
-    make = server_create.CreateRequest
-    assert server_requests.boot_image_id(make(name="x", flavor_ref="1", image_ref=image)) \
-        == image
-    local = [{"source_type": "image", "uuid": image, "destination_type": "local",
-              "boot_index": "0"}]
-    assert server_requests.boot_image_id(make(name="x", flavor_ref="1", image_ref="",
-                                            block_device_mapping_v2=local)) == image
-    for bdms in ([{"source_type": "volume", "uuid": "v", "boot_index": 0}],
-                 local + local, [{**local[0], "destination_type": "volume"}]):
-        with pytest.raises(exceptions.BadRequest, match="Volumes are not available"):
-            server_requests.boot_image_id(make(name="x", flavor_ref="1", image_ref=image,
-                                             block_device_mapping_v2=bdms))
-    with pytest.raises(exceptions.BadRequest, match="Invalid imageRef"):
-        server_requests.boot_image_id(make(name="x", flavor_ref="1"))
-    with pytest.raises(exceptions.BadRequest, match="Volumes"):
-        server_requests.boot_image_id(make(name="x", flavor_ref="1", image_ref=image,
-                                         block_device_mapping=[{"volume_id": "v"}]))
 
 
 def test_user_data_must_be_base64():

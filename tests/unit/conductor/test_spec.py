@@ -64,7 +64,7 @@ def test_image_of_another_project_is_still_usable(rt, boot):
 @pytest.mark.parametrize("case, message", [
     ("missing", "could not be found"),
     ("queued", "is queued, not active"),
-    ("none", "booting from a volume is not supported"),
+    ("none", "neither an image nor a root volume"),
 ])
 def test_unusable_images_are_spec_errors(rt, boot, case, message):
     ctx, uuid, _, _, _ = boot

@@ -1,14 +1,18 @@
-"""The network disk XML and the CHAP secret helpers for the compute agent."""
+"""The network disk XML, the CHAP secret helpers and the domain document readers."""
 
 from __future__ import annotations
 
+import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from agents.volume import libvirt_disk
-from agents.volume.exception import InvalidInput
-from tests.unit.volume_agent.helpers import new_id
+from agents.compute import libvirt_disk
+from agents.compute.exception import InvalidInput
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
 
 
 def _info(volume_id, **data):
@@ -46,17 +50,72 @@ def test_readonly_ipv6_and_no_auth():
     assert disk.find("source/host").get("name") == "2001:db8::2"
 
 
+def test_initiator_name_is_given_to_qemu():
+    volume_id = new_id()
+    disk = ET.fromstring(libvirt_disk.disk_xml(_info(volume_id), "vdb",
+                                               initiator="iqn.2010-10.org.stratus:h1"))
+    assert disk.find("source/initiator/iqn").get("name") == "iqn.2010-10.org.stratus:h1"
+    with pytest.raises(InvalidInput):
+        libvirt_disk.disk_xml(_info(volume_id), "vdb", initiator="h1'/><x")
+
+
 @pytest.mark.parametrize("info, dev", [
     ({"driver_volume_type": "rbd", "data": {}}, "vdb"),
     (None, "vdb'/><evil"),
     (None, "vdb"),
+    ({"driver_volume_type": "iscsi", "data": {"volume_id": "x"}}, "vdb"),
+    ("portal", "vdb"),
 ])
 def test_bad_input_is_refused(info, dev):
     volume_id = new_id()
     if info is None and dev == "vdb":
         info = _info(volume_id, target_iqn="bad'/><x")
+    if info == "portal":
+        info = _info(volume_id, target_portal="example.com:3260")
     with pytest.raises(InvalidInput):
         libvirt_disk.disk_xml(info or _info(volume_id), dev)
+
+
+def test_domain_documents_are_read_back():
+    root_id, data_id = new_id(), new_id()
+    domain = ("<domain><devices>"
+              "<disk type='file' device='disk'><source file='/x/disk'/>"
+              "<target dev='vda' bus='virtio'/></disk>"
+              + libvirt_disk.disk_xml(_info(root_id), "vdb")
+              + libvirt_disk.disk_xml(_info(data_id), "vdd")
+              + "<disk type='file' device='cdrom'><target dev='hdc' bus='ide'/></disk>"
+              "</devices></domain>")
+    found = libvirt_disk.volume_disks(domain)
+    assert {k: v[0] for k, v in found.items()} == {root_id: "vdb", data_id: "vdd"}
+    assert ET.fromstring(found[data_id][1]).find("target").get("dev") == "vdd"
+    assert libvirt_disk.target_devs(domain) == {"vda", "vdb", "vdd", "hdc"}
+    assert libvirt_disk.volume_disks("not xml") == {} and libvirt_disk.target_devs("<") == set()
+    used = libvirt_disk.target_devs(domain)
+    assert libvirt_disk.free_dev(used, "vdb") == "vdc"
+    assert libvirt_disk.free_dev(used, "vde") == "vde"
+    assert libvirt_disk.free_dev(used, "sdb") == "vdc"
+    with pytest.raises(InvalidInput):
+        libvirt_disk.free_dev([f"vd{c}" for c in "abcdefghijklmnopqrstuvwxyz"], None)
+
+
+def test_secret_usage_names_the_volume():
+    volume_id = new_id()
+    usage = libvirt_disk.secret_usage(volume_id)
+    assert usage == f"stratus-volume-{volume_id}"
+    assert libvirt_disk.volume_of_usage(usage) == volume_id
+    assert libvirt_disk.volume_of_usage("stratus-volume-nope") is None
+    assert libvirt_disk.volume_of_usage("ceph-client") is None
+
+
+class ListedSecret:
+    def __init__(self, usage):
+        self.usage = usage
+
+    def usageType(self):  # noqa: N802
+        return 3
+
+    def usageID(self):  # noqa: N802
+        return self.usage
 
 
 class FakeSecret:
@@ -73,6 +132,9 @@ class FakeSecret:
 class FakeConn:
     def __init__(self):
         self.secrets = {}
+
+    def listAllSecrets(self, flags):  # noqa: N802
+        return [ListedSecret(usage) for usage in self.secrets]
 
     def secretLookupByUsage(self, usage_type, usage):  # noqa: N802
         assert usage_type == 3
@@ -98,3 +160,10 @@ def test_secret_is_defined_once_and_updated():
     assert secret.undefined
     libvirt_disk.remove_secret(conn, new_id())  # nothing to do
     assert libvirt_disk.ensure_secret(conn, _info(volume_id, auth_method=None)) is None
+
+
+def test_our_secrets_are_listed():
+    conn, volume_id = FakeConn(), new_id()
+    libvirt_disk.ensure_secret(conn, _info(volume_id))
+    conn.secrets["other-usage"] = FakeSecret("<secret/>")
+    assert libvirt_disk.our_secrets(conn) == [volume_id]
