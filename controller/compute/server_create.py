@@ -35,7 +35,6 @@ from controller.compute import (
 from controller.db.base import utcnow
 from controller.db.models.servers import (
     Instance,
-    InstanceFault,
     InstanceMetadata,
     InstanceTag,
     ServerGroupMember,
@@ -160,7 +159,7 @@ def create(rt: Runtime, ctx: RequestContext, req: CreateRequest) -> CreateResult
     :raises BadRequest: invalid flavor, image, key pair, zone, group, networks or block
         devices (the message says which). :raises OverQuota: instances, cores, ram,
         metadata items or group members over the limit. :raises ServiceUnavailable:
-        the conductor could not be reached (the servers are in ERROR).
+        the conductor could not be reached (nothing is left of the request).
     """
     boot = block_devices.plan(req.image_ref, req.block_device_mapping,
                               req.block_device_mapping_v2)
@@ -212,8 +211,8 @@ def create(rt: Runtime, ctx: RequestContext, req: CreateRequest) -> CreateResult
     try:
         rpc.cast("build_instances", rt.conductor_api.build_instances, ctx,
                  [row.uuid for row in rows], spec)
-    except exceptions.ServiceUnavailable as exc:
-        _fail(rt, ctx, rows, exc.message)
+    except exceptions.ServiceUnavailable:
+        _discard(rt, [row.uuid for row in rows])
         raise
     admin_pass = req.admin_pass
     if admin_pass is None and rt.conf.compute_api.enable_instance_password:
@@ -234,23 +233,14 @@ def _recheck(rt: Runtime, ctx: RequestContext, rows: list[Instance], flavor: dic
         if group_uuid is not None:
             server_groups.check_members(rt, group_uuid, 0)
     except exceptions.OverQuota:
-        with rt.db.session() as session:
-            session.execute(sa.delete(ServerGroupMember).where(
-                ServerGroupMember.instance_uuid.in_(uuids)))
-            session.execute(sa.delete(Instance).where(Instance.uuid.in_(uuids)))
+        _discard(rt, uuids)
         raise
 
 
-def _fail(rt: Runtime, ctx: RequestContext, rows: list[Instance], message: str) -> None:
-    """The build could not be started: ERROR with a fault, the create action failed."""
-    uuids = [row.uuid for row in rows]
-    now = utcnow()
+def _discard(rt: Runtime, uuids: list[str]) -> None:
+    """Remove servers a failed create wrote (nothing was scheduled or built for them yet):
+    a failed request leaves nothing behind. Metadata, tags and actions go with them."""
     with rt.db.session() as session:
-        session.execute(sa.update(Instance).where(Instance.uuid.in_(uuids)).values(
-            vm_state=states.ERROR, task_state=None, updated_at=now))
-        for row in rows:
-            session.add(InstanceFault(instance_uuid=row.uuid, code=503,
-                                      message=message[:255], created_at=now))
-            row.vm_state, row.task_state = states.ERROR, None
-    for row in rows:
-        actions.finish(rt, row.uuid, ctx.request_id, error=True)
+        session.execute(sa.delete(ServerGroupMember).where(
+            ServerGroupMember.instance_uuid.in_(uuids)))
+        session.execute(sa.delete(Instance).where(Instance.uuid.in_(uuids)))
