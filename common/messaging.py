@@ -23,9 +23,9 @@ LOG = logging.getLogger(__name__)
 
 _transports: dict[tuple[str, str], messaging.Transport] = {}
 
-# Connection attempts for a message sent while serving an API request: with the bus down,
-# the request fails in about ten seconds (a 503 the user can retry) instead of hanging.
-# Daemons' own messages keep oslo.messaging's default (retry until the bus is back).
+# [messaging] send_retry in the API process: with the bus down, a request fails in about
+# ten seconds (a 503 the user can retry) instead of hanging. Daemons keep the default of
+# retrying until the bus is back, so their messages are not lost to a short outage.
 API_RETRY = 3
 
 
@@ -72,12 +72,16 @@ def _transport(conf: cfg.ConfigOpts, kind: str) -> messaging.Transport:
     return _transports[key]
 
 
+def _retry(conf: cfg.ConfigOpts) -> int | None:
+    return None if conf.messaging.send_retry < 0 else conf.messaging.send_retry
+
+
 def rpc_client(conf: cfg.ConfigOpts, topic: str, version: str = "1.0") -> messaging.RPCClient:
     """A client for topic; `.prepare(server=host)` targets one host."""
     target = messaging.Target(topic=topic, version=version)
     return messaging.get_rpc_client(_transport(conf, "rpc"), target,
                                     serializer=ContextSerializer(),
-                                    timeout=conf.messaging.rpc_timeout)
+                                    timeout=conf.messaging.rpc_timeout, retry=_retry(conf))
 
 
 def rpc_server(conf: cfg.ConfigOpts, topic: str, endpoints: list[Any],
@@ -92,7 +96,8 @@ def notifier(conf: cfg.ConfigOpts, publisher_id: str) -> messaging.Notifier:
     """A notifier publishing versioned notifications on the `notifications` topic."""
     return messaging.Notifier(_transport(conf, "notification"), publisher_id=publisher_id,
                               driver=conf.messaging.notification_driver,
-                              topics=["notifications"], serializer=ContextSerializer())
+                              topics=["notifications"], serializer=ContextSerializer(),
+                              retry=_retry(conf))
 
 
 def cleanup() -> None:

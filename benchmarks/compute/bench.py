@@ -3,7 +3,11 @@
 Measures, through openstacksdk and plain HTTP with the cloud's token:
 
 - boot: POST /servers -> 202, -> ACTIVE, -> the guest's ready line on its console
-  (the real boot under TCG), and DELETE -> gone; sequentially, --boots times;
+  (the real boot under TCG), and DELETE -> gone; sequentially, --boots times. The time
+  to ACTIVE is broken down by stage from the daemons' logs under --log-dir (lines of
+  the POST's request ID): to the scheduler, scheduling, to the agent, the agent's image,
+  disk, config drive and domain define+start, and the report back; the control plane's
+  overhead is everything but libvirt's own domain define+start;
 - burst: --burst servers created at once -> all ACTIVE (scheduler, claims, conductor,
   agent and libvirt under concurrency), then all deleted;
 - api: GET /servers/detail (with the servers of the burst alive) and GET /servers/{id},
@@ -16,6 +20,7 @@ Prints one JSON object per measurement (append to results/*.jsonl) and a summary
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import statistics
@@ -63,23 +68,74 @@ def _ready(conn, server_id: str) -> bool:
     return READY + server_id in output
 
 
-def boot(conn, image, flavor, boots: int) -> None:
+def _log_time(line: str) -> float:
+    return datetime.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+
+def _log_lines(log_dir: str, program: str, request_id: str) -> list[str]:
+    try:
+        with open(os.path.join(log_dir, f"{program}.log"), encoding="utf-8") as log:
+            return [line for line in log if f"[{request_id}]" in line]
+    except OSError:
+        return []
+
+
+def _stages(log_dir: str, request_id: str, server_id: str, accepted: float,
+            active: float) -> dict[str, float]:
+    """Where the time from POST answered to ACTIVE went, from the daemons' own logs (the
+    scheduler's "Scheduling" and "placed on" lines, the agent's per-stage timings)."""
+    for _ in range(20):  # the lines may still be on their way to the files
+        scheduler = _log_lines(log_dir, "stratus-scheduler", request_id)
+        agent = [line for line in _log_lines(log_dir, "stratus-compute-agent", request_id)
+                 if f"created instance {server_id}:" in line]
+        began = [line for line in scheduler if "Scheduling" in line]
+        placed = [line for line in scheduler if f"{server_id} placed on" in line]
+        if began and placed and agent:
+            break
+        time.sleep(0.1)
+    else:
+        return {}
+    agent_stages = {}
+    for part in agent[-1].rstrip().split(": ", 1)[1].split(", "):
+        stage, seconds, _ = part.split(" ")
+        agent_stages[stage] = float(seconds)
+    created = _log_time(agent[-1])
+    agent_began = created - sum(agent_stages.values())
+    return {"to_scheduler_s": round(_log_time(began[0]) - accepted, 3),
+            "schedule_s": round(_log_time(placed[0]) - _log_time(began[0]), 3),
+            "to_agent_s": round(agent_began - _log_time(placed[0]), 3),
+            **{f"agent_{stage}_s": round(took, 3) for stage, took in agent_stages.items()},
+            "to_active_s": round(active - created, 3)}
+
+
+def _create(conn, image, flavor, name: str) -> tuple[str, str]:
+    """POST /servers without networks: (server id, request id)."""
+    response = conn.compute.post("/servers", microversion="2.37", json={"server": {
+        "name": name, "imageRef": image.id, "flavorRef": flavor.id, "networks": "none"}})
+    return response.json()["server"]["id"], response.headers["x-openstack-request-id"]
+
+
+def boot(conn, image, flavor, boots: int, log_dir: str) -> None:
     for index in range(boots):
-        started = time.monotonic()
-        server = conn.compute.create_server(name=f"bench-boot-{uuid.uuid4().hex[:6]}",
-                                            image_id=image.id, flavor_id=flavor.id,
-                                            networks="none")
-        accepted = time.monotonic()
-        _wait("ACTIVE", lambda s=server.id: _active(conn, s))
-        active = time.monotonic()
-        _wait("ready line", lambda s=server.id: _ready(conn, s), interval=0.5)
-        ready = time.monotonic()
-        conn.compute.delete_server(server.id)
+        started = time.time()
+        server_id, request_id = _create(conn, image, flavor,
+                                        f"bench-boot-{uuid.uuid4().hex[:6]}")
+        accepted = time.time()
+        _wait("ACTIVE", lambda s=server_id: _active(conn, s), interval=0.02)
+        active = time.time()
+        stages = _stages(log_dir, request_id, server_id, accepted, active)
+        if stages:  # the whole control plane's share, from the client's point of view
+            stages["overhead_beyond_domain_start_s"] = round(
+                active - started - stages.get("agent_define_and_start_s", 0.0), 3)
+        _wait("ready line", lambda s=server_id: _ready(conn, s), interval=0.5)
+        ready = time.time()
+        server = conn.compute.get_server(server_id)
+        conn.compute.delete_server(server_id)
         conn.compute.wait_for_delete(server, interval=0.2, wait=300)
-        gone = time.monotonic()
+        gone = time.time()
         _emit({"op": "boot", "run": index, "accepted_s": round(accepted - started, 3),
-               "active_s": round(active - started, 3), "ready_s": round(ready - started, 3),
-               "delete_s": round(gone - ready, 3)})
+               "active_s": round(active - started, 3), **stages,
+               "ready_s": round(ready - started, 3), "delete_s": round(gone - ready, 3)})
 
 
 def burst(conn, image, flavor, count: int) -> list[str]:
@@ -174,11 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=8)
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--log-dir", default="/var/log/stratus",
+                        help="the daemons' logs, for the boot's stage breakdown")
     args = parser.parse_args(argv)
     conn = openstack.connect(cloud=args.cloud)
     image = conn.image.find_image(args.image, ignore_missing=False)
     flavor = conn.compute.find_flavor(args.flavor, ignore_missing=False)
-    boot(conn, image, flavor, args.boots)
+    boot(conn, image, flavor, args.boots, args.log_dir)
     ids = burst(conn, image, flavor, args.burst)
     try:
         api(conn, ids, args.requests, args.concurrency)

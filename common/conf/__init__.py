@@ -29,6 +29,10 @@ MESSAGING_OPTS = [
                help="oslo.messaging transport URL for RPC and notifications."),
     cfg.StrOpt("control_exchange", default="stratus", help="AMQP exchange for Stratus RPC."),
     cfg.IntOpt("rpc_timeout", default=60, min=1, help="Seconds an RPC call waits for an answer."),
+    cfg.IntOpt("send_retry", default=-1, min=-1,
+               help="Reconnection attempts for a message (RPC or notification) sent while the "
+                    "bus is down; -1 waits until it is back. stratus-api defaults to 3, so a "
+                    "request fails with a 503 in about ten seconds instead of hanging."),
     cfg.StrOpt("notification_driver", default="messagingv2",
                choices=["messagingv2", "log", "noop"],
                help="Where notifications go: the bus (messagingv2), the log, or nowhere."),

@@ -33,10 +33,6 @@ class ConductorAPI:
     def _cast(self, ctx: RequestContext, method: str, **kwargs: Any) -> None:
         self._client.cast(ctx, method, **kwargs)
 
-    def _api_cast(self, ctx: RequestContext, method: str, **kwargs: Any) -> None:
-        """A cast on behalf of an API request: gives up when the bus stays down."""
-        self._client.prepare(retry=messaging.API_RETRY).cast(ctx, method, **kwargs)
-
     # ------------------------------------------------- workflows, from the API (casts)
     def build_instances(self, ctx: RequestContext, instance_uuids: list[str],
                         request_spec: dict[str, Any]) -> None:
@@ -44,7 +40,7 @@ class ConductorAPI:
         scheduling). request_spec: {"flavor": {...}, "image": {...} | None,
         "availability_zone": str | None, "group_uuid": str | None,
         "force_hosts": [str], "num_instances": int, "project_id": str}."""
-        self._api_cast(ctx, "build_instances", instance_uuids=instance_uuids,
+        self._cast(ctx, "build_instances", instance_uuids=instance_uuids,
                    request_spec=request_spec)
 
     def run_instance_action(self, ctx: RequestContext, instance_uuid: str, action: str,
@@ -53,7 +49,7 @@ class ConductorAPI:
         suspend, resume, rebuild, resize, confirm_resize, revert_resize, snapshot).
         params: rebuild {"image_id", "name"?, "metadata"?}; resize {"flavor_id"};
         snapshot {"image_id"} (the API created the queued image record)."""
-        self._api_cast(ctx, "run_instance_action", instance_uuid=instance_uuid, action=action,
+        self._cast(ctx, "run_instance_action", instance_uuid=instance_uuid, action=action,
                    params=params or {})
 
     def detach_interface(self, ctx: RequestContext, instance_uuid: str,
@@ -61,24 +57,24 @@ class ConductorAPI:
         """Hot-unplug port_id from the instance (the API checked that it is attached
         and recorded the detach_interface action), then release the port: deleted if
         compute created it, unbound if the user handed it in."""
-        self._api_cast(ctx, "detach_interface", instance_uuid=instance_uuid, port_id=port_id)
+        self._cast(ctx, "detach_interface", instance_uuid=instance_uuid, port_id=port_id)
 
     def attach_volume(self, ctx: RequestContext, instance_uuid: str, volume_id: str) -> None:
         """Attach volume_id (the API reserved it, recorded the mapping as attaching and
         the attach_volume action): export it to the server's host, hot-plug it, mark it
         in-use; on failure the reservation and the mapping are removed."""
-        self._api_cast(ctx, "attach_volume", instance_uuid=instance_uuid, volume_id=volume_id)
+        self._cast(ctx, "attach_volume", instance_uuid=instance_uuid, volume_id=volume_id)
 
     def detach_volume(self, ctx: RequestContext, instance_uuid: str, volume_id: str) -> None:
         """Detach volume_id (the API marked its mapping detaching and recorded the
         detach_volume action): hot-unplug it, remove the export and the attachment; on
         failure the volume stays attached."""
-        self._api_cast(ctx, "detach_volume", instance_uuid=instance_uuid, volume_id=volume_id)
+        self._cast(ctx, "detach_volume", instance_uuid=instance_uuid, volume_id=volume_id)
 
     def delete_instance(self, ctx: RequestContext, instance_uuid: str) -> None:
         """Delete the instance (task deleting already set by the API): agent, claims,
         ports and volumes later; the row is marked deleted at the end."""
-        self._api_cast(ctx, "delete_instance", instance_uuid=instance_uuid)
+        self._cast(ctx, "delete_instance", instance_uuid=instance_uuid)
 
     # ------------------------------------------------------- from the compute agents
     def report_state(self, ctx: RequestContext, host: str, binary: str,

@@ -59,9 +59,7 @@ class VolumeAgentAPI:
         self._client = messaging.rpc_client(conf, conf.volume_rpc.agent_topic)
 
     def _at(self, backend_host: str, timeout: float | None = None):
-        # The service sends these while serving API requests: never hang on a dead bus.
-        return self._client.prepare(server=backend_host, timeout=timeout,
-                                    retry=messaging.API_RETRY)
+        return self._client.prepare(server=backend_host, timeout=timeout)
 
     def create_volume(self, ctx: RequestContext, backend_host: str,
                       volume: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import time
 import flask
 from oslo_config import cfg
 
+from common import messaging
 from common.context import current_request_id, is_valid_request_id, new_request_id
 from controller.api import faults, validation
 from controller.identity.tokens import TokenService
@@ -35,6 +36,8 @@ def create_app(conf: cfg.ConfigOpts, rt: Runtime | None = None) -> flask.Flask:
     """Build the API application for conf; each service is a blueprint under its prefix."""
     from controller.api import compute, identity, image, metadata, network, volume
 
+    # A request never waits on a dead bus: it fails with a 503 the client may retry.
+    conf.set_default("send_retry", messaging.API_RETRY, group="messaging")
     rt = rt or Runtime.from_conf(conf)
     app = flask.Flask("stratus")
     app.json.sort_keys = False

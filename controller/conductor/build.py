@@ -72,7 +72,12 @@ def build_instances(rt: Runtime, ctx: RequestContext, instance_uuids: list[str],
     result = _select(rt, ctx, request_spec, live, [])
     for uuid, message in result["failed"].items():
         fail(rt, ctx, uuid, message, code=500)
-    for selection in result["selections"]:
+    _launch_all(rt, ctx, result["selections"])
+
+
+def _launch_all(rt: Runtime, ctx: RequestContext, selections: list[dict[str, Any]]) -> None:
+    """Launch each selection; an unexpected failure fails that build alone."""
+    for selection in selections:
         try:
             launch(rt, ctx, selection)
         except Exception:  # noqa: BLE001 - one bad launch must not strand the others
@@ -214,16 +219,7 @@ def build_failed(rt: Runtime, ctx: RequestContext, uuid: str, host: str, message
     if uuid in result["failed"]:
         fail(rt, ctx, uuid, result["failed"][uuid])
         return
-    for selection in result["selections"]:
-        try:
-            launch(rt, ctx, selection)
-        except Exception:  # noqa: BLE001 - one bad launch must not strand the others
-            LOG.exception("launching instance %s on %s failed", selection["instance_uuid"],
-                          selection["host"])
-            hosts.release_on_host(rt, selection["instance_uuid"], selection["host"])
-            fail(rt, ctx, selection["instance_uuid"],
-                 "The build could not be sent to the compute host; see the conductor log "
-                 "under this request ID.", code=500)
+    _launch_all(rt, ctx, result["selections"])
 
 
 def _spec_from_row(row) -> dict[str, Any]:

@@ -15,7 +15,11 @@ from controller.runtime import Runtime
 from controller.volume import errors, states, store
 
 
-def _check_metadata(items: dict[str, Any]) -> dict[str, str]:
+def check(items: dict[str, Any]) -> dict[str, str]:
+    """items, if every key and value is a string Cinder accepts.
+
+    :raises InvalidInput: a key or value is not a string of the right length.
+    """
     for key, value in items.items():
         if not isinstance(key, str) or not 1 <= len(key) <= 255:
             raise errors.InvalidInput("Metadata keys must be strings of 1 to 255 characters.")
@@ -27,7 +31,7 @@ def _check_metadata(items: dict[str, Any]) -> dict[str, str]:
 
 def replace_all(session: orm.Session, row: Volume, items: dict[str, Any]) -> None:
     """Make row's metadata exactly items (in the caller's transaction)."""
-    store.sync_items(row.metadata_items, _check_metadata(items), VolumeMetadata)
+    store.sync_items(row.metadata_items, check(items), VolumeMetadata)
 
 
 def get(rt: Runtime, ctx: RequestContext, volume_id: str) -> dict[str, str]:
@@ -42,7 +46,7 @@ def set_items(rt: Runtime, ctx: RequestContext, volume_id: str, items: dict[str,
 
     :raises NotFound: no such volume. :raises BadRequest: bad keys or values.
     """
-    items = _check_metadata(dict(items))
+    items = check(dict(items))
     with rt.db.session() as session:
         row = store.volume(session, ctx, volume_id, lock=True)
         states.check(states.VOLUME, "update", row.id, row.status)

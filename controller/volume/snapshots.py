@@ -15,6 +15,7 @@ from controller.db.base import utcnow
 from controller.db.models.volume import Snapshot, SnapshotMetadata
 from controller.runtime import Runtime
 from controller.volume import agent, errors, listing, quotas, states, store
+from controller.volume import metadata as volume_metadata
 
 LOG = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def create(rt: Runtime, ctx: RequestContext, volume_id: str, values: dict[str, A
         type_name = volume.volume_type.name
     requested = quotas.for_snapshot(type_name, volume.size)
     quotas.check(rt, volume.project_id, requested)
-    metadata = _check_metadata(values.get("metadata") or {})
+    metadata = volume_metadata.check(values.get("metadata") or {})
     now = utcnow()
     row = Snapshot(id=store.new_id(), project_id=volume.project_id, user_id=ctx.user_id,
                    volume_id=volume.id, volume_type_id=volume.volume_type_id,
@@ -159,16 +160,6 @@ def reset_status(rt: Runtime, ctx: RequestContext, snapshot_id: str, status: str
 
 
 # ------------------------------------------------------------------ metadata
-def _check_metadata(items: dict[str, Any]) -> dict[str, str]:
-    for key, value in items.items():
-        if not isinstance(key, str) or not 1 <= len(key) <= 255:
-            raise errors.InvalidInput("Metadata keys must be strings of 1 to 255 characters.")
-        if not isinstance(value, str) or len(value) > 255:
-            raise errors.InvalidInput(f"Metadata value for {key!r} must be a string of at "
-                                      "most 255 characters.")
-    return items
-
-
 def metadata(rt: Runtime, ctx: RequestContext, snapshot_id: str) -> dict[str, str]:
     return get(rt, ctx, snapshot_id).metadata_dict
 
@@ -176,7 +167,7 @@ def metadata(rt: Runtime, ctx: RequestContext, snapshot_id: str) -> dict[str, st
 def set_metadata(rt: Runtime, ctx: RequestContext, snapshot_id: str, items: dict[str, Any],
                  replace: bool = False) -> dict[str, str]:
     """Merge items into the snapshot's metadata (or replace it); return the result."""
-    items = _check_metadata(dict(items))
+    items = volume_metadata.check(dict(items))
     with rt.db.session() as session:
         row = store.snapshot(session, ctx, snapshot_id, lock=True)
         merged = {} if replace else row.metadata_dict

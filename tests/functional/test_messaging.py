@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 
 import pytest
@@ -90,3 +91,28 @@ def test_services_go_down_after_missing_heartbeats(rpc_conf):
 def test_notifications_are_published(rpc_conf):
     rt = Runtime.from_conf(rpc_conf)
     rt.notify(RequestContext(), "identity.project.created", {"resource_info": "x"})
+
+
+def test_the_api_gives_up_on_a_dead_bus(tmp_path):
+    """In stratus-api a message to a bus that is down fails after a few reconnection
+    attempts (the request becomes a 503) instead of hanging the worker; notifications
+    are best effort and only logged."""
+    from common.rpc.conductor import ConductorAPI
+    from controller.api.app import create_app
+
+    conf = support.make_conf(f"sqlite:///{tmp_path}/db.sqlite", str(tmp_path / "keys"),
+                             messaging={"transport_url": "rabbit://guest:guest@127.0.0.1:9/",
+                                        "notification_driver": "messagingv2"})
+    try:
+        assert conf.messaging.send_retry == -1  # daemons wait for the bus
+        rt = create_app(conf).config["STRATUS"].rt
+        assert conf.messaging.send_retry == messaging.API_RETRY
+        conf.set_override("send_retry", 1, group="messaging")  # keep the test short
+        begun = time.monotonic()
+        rt.notify(RequestContext(), "instance.create.start", {"uuid": "x"})
+        with pytest.raises(Exception, match="(?i)connect|refused|retr"):
+            ConductorAPI(conf).delete_instance(RequestContext(), str(uuid.uuid4()))
+        assert time.monotonic() - begun < 30
+    finally:
+        messaging.cleanup()
+        db_base.reset()
