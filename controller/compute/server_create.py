@@ -202,8 +202,6 @@ def create(rt: Runtime, ctx: RequestContext, req: CreateRequest) -> CreateResult
     except Exception:
         block_devices.release(rt, ctx, mappings)  # the volumes reserved are free again
         raise
-    for row in rows:
-        rt.notify(ctx, "instance.create.start", servers.payload(row))
     spec = {"flavor": flavor, "image": image, "availability_zone": zone,
             "group_uuid": group.uuid if group else None, "force_hosts": force_hosts,
             "num_instances": count, "project_id": ctx.project_id,
@@ -214,6 +212,9 @@ def create(rt: Runtime, ctx: RequestContext, req: CreateRequest) -> CreateResult
     except exceptions.ServiceUnavailable:
         _discard(rt, [row.uuid for row in rows])
         raise
+    # Only once the build is on its way: a create the bus refused never started.
+    for row in rows:
+        rt.notify(ctx, "instance.create.start", servers.payload(row))
     admin_pass = req.admin_pass
     if admin_pass is None and rt.conf.compute_api.enable_instance_password:
         admin_pass = "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(12))
