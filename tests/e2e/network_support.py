@@ -11,7 +11,6 @@ host's address on the external network) and _INTEGRATION_BRIDGE.
 from __future__ import annotations
 
 import dataclasses
-import glob
 import os
 import socket
 import subprocess
@@ -20,6 +19,7 @@ import uuid
 import websocket
 import yaml
 
+from tests import processes
 from tests.e2e.compute_support import wait_for
 
 PUBLIC_NETWORK = os.environ.get("STRATUS_E2E_PUBLIC_NETWORK", "public")
@@ -60,19 +60,6 @@ def ovs_ports(bridge: str = INTEGRATION_BRIDGE) -> list[str]:
     return run(["ovs-vsctl", "list-ports", bridge]).stdout.split()
 
 
-def dnsmasq_for(network_id: str) -> list[int]:
-    found = []
-    for path in glob.glob("/proc/[0-9]*/cmdline"):
-        try:
-            with open(path, "rb") as handle:
-                cmdline = handle.read()
-        except OSError:
-            continue
-        if b"dnsmasq" in cmdline and network_id.encode() in cmdline:
-            found.append(int(path.split("/")[2]))
-    return found
-
-
 def leftovers(network_ids: list[str], router_ids: list[str], port_ids: list[str],
               addresses: list[str]) -> list[str]:
     """What the host still has of these networks, routers, ports and addresses."""
@@ -80,7 +67,7 @@ def leftovers(network_ids: list[str], router_ids: list[str], port_ids: list[str]
              if any(ns.endswith(ident) for ident in network_ids + router_ids)]
     found += [f"OVS port {p}" for p in ovs_ports()
               if any(port_id[:11] in p for port_id in port_ids)]
-    found += [f"dnsmasq {pid}" for net in network_ids for pid in dnsmasq_for(net)]
+    found += [f"dnsmasq {pid}" for net in network_ids for pid in processes.pids("dnsmasq", net)]
     rules = run(["iptables-save"]).stdout
     found += [f"iptables rule for {a}" for a in addresses if a and f"{a}/" in rules]
     return found

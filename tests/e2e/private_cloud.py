@@ -35,6 +35,8 @@ import time
 import urllib.parse
 import uuid
 
+from tests import processes
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(os.environ.get("STRATUS_VENV", "/opt/stratus/venv"), "bin")
 SUPERVISE = os.path.join(REPO, "tools", "lib", "supervise.sh")
@@ -285,14 +287,8 @@ def down(root: str) -> None:
         if ns.startswith((namespaces.DHCP_PREFIX, namespaces.ROUTER_PREFIX)) and \
                 namespaces.read_marker(ns) == mark:
             _run(["ip", "netns", "del", ns], check=False)
-    for path in glob.glob("/proc/[0-9]*/cmdline"):
-        try:
-            with open(path, "rb") as handle:
-                cmdline = handle.read()
-        except OSError:
-            continue
-        if b"dnsmasq" in cmdline and f"{root}/dhcp".encode() in cmdline:
-            os.kill(int(path.split("/")[2]), signal.SIGKILL)
+    for pid in processes.pids("dnsmasq", f"{root}/dhcp"):
+        os.kill(pid, signal.SIGKILL)
     for bridge in s["bridges"].values():
         _run(["ovs-vsctl", "--if-exists", "del-br", bridge], check=False)
     _purge_rabbit(s)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ from agents.network.l3_agent import L3Agent
 from agents.network.metadata_agent import MetadataAgent
 from agents.network.ovs_agent import OvsAgent
 from common.rpc.network import NetworkAgentNotifier
+from tests import processes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESPONDER = os.path.join(HERE, "responder.py")
@@ -281,16 +281,7 @@ class NetEnv:
                 and namespaces.read_marker(ns) == self.marker]
 
     def dnsmasq_pids(self) -> list[int]:
-        pids = []
-        for path in glob.glob("/proc/[0-9]*/cmdline"):
-            try:
-                with open(path, "rb") as handle:
-                    cmdline = handle.read()
-            except OSError:
-                continue
-            if b"dnsmasq" in cmdline and self.state_dir.encode() in cmdline:
-                pids.append(int(path.split("/")[2]))
-        return pids
+        return processes.pids("dnsmasq", self.state_dir)
 
     def _purge_rabbit(self) -> None:
         """Delete the run's queues and exchanges (named after its suffix): oslo leaves

@@ -19,6 +19,7 @@ import pytest
 from common import messaging
 from common.context import RequestContext
 from common.rpc.volume import VolumeAgentAPI
+from tests import processes
 from tests.functional.volume_agent.agent_process import (
     AgentProcess,
     private_bus,
@@ -199,18 +200,7 @@ def _big_image(workdir, size_mb: int) -> tuple[str, dict]:
 
 
 def _copies_running(workdir) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                    argv = handle.read().split(b"\0")
-            except OSError:
-                continue
-            if argv and argv[0].endswith(b"qemu-img") and \
-                    any(str(workdir).encode() in arg for arg in argv):
-                found.append(int(entry))
-    return found
+    return processes.pids("qemu-img", str(workdir))
 
 
 @pytest.mark.parametrize("phase", ["download", "convert"])

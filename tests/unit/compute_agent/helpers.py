@@ -35,3 +35,16 @@ def vif(index: int = 0, **overrides) -> model.Vif:
     }
     fields.update(overrides)
     return model.Vif(**fields)
+
+
+class Clock:
+    """A monotonic clock and sleep that only move when a test sleeps."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds

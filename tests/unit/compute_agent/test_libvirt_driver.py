@@ -143,17 +143,6 @@ class StubConn:
         return dom
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 class NoDisks:
     """An image cache whose "disks" are text files holding their size in GiB."""
 
@@ -200,7 +189,7 @@ def execute(argv):
 @pytest.fixture
 def env(tmp_path):
     conn = StubConn()
-    clock = Clock()
+    clock = helpers.Clock()
     conf = compute_conf.make(overrides={"instances_path": str(tmp_path), "virt_type": "qemu",
                                         "shutdown_timeout": 30, "shutdown_retry_interval": 10},
                              default_overrides={"host": OWNER})

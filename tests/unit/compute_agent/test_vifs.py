@@ -80,19 +80,8 @@ class Host:
         return dom.xml(inactive)
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 def _plugger(dom, timeout=5.0):
-    clock = Clock()
+    clock = helpers.Clock()
     return vifs.Plugger(Host(dom), offloads=False, detach_timeout=timeout,
                         sleep=clock.sleep, clock=clock), clock
 
@@ -199,7 +188,7 @@ def test_start_at_once(instance, wait, timeout):
 
 
 def test_port_waiter_polls_until_every_port_is_active():
-    clock = Clock()
+    clock = helpers.Clock()
     answers = iter([RuntimeError("conductor restarting"), {"a": "ACTIVE", "b": "DOWN"},
                     {"b": "ACTIVE"}])
     seen = []

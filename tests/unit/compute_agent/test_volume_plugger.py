@@ -84,19 +84,8 @@ class Host:
         return self.conn
 
 
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
-
-
 def _plugger(host: Host, timeout: float = 5.0) -> volumes.VolumePlugger:
-    clock = Clock()
+    clock = helpers.Clock()
     return volumes.VolumePlugger(host, timeout, sleep=clock.sleep, clock=clock)
 
 
