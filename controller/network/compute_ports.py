@@ -23,24 +23,23 @@ from controller.db.models.network import (
     SecurityGroup,
     SecurityGroupPortBinding,
 )
-from controller.network import common, floating_ips, notify, ports, security_groups
+from controller.network import agents, common, floating_ips, notify, ports, security_groups
 from controller.network import exceptions as exc
 from controller.runtime import Runtime
 
-OVS_AGENT = "Open vSwitch agent"
-DEFAULT_BRIDGE = "br-int"
+DEFAULT_BRIDGE = ports.VIF_DETAILS["bridge_name"]
 
 
 def integration_bridges(session: orm.Session, hosts: set[str]) -> dict[str, str]:
     """{host: the integration bridge its OVS agent reports} (hosts whose agent never
-    reported are absent: they get the default, br-int)."""
+    reported one are absent: :func:`vif` gives them the default, br-int)."""
     hosts = {host for host in hosts if host}
     if not hosts:
         return {}
     rows = session.execute(sa.select(NetworkAgent.host, NetworkAgent.configurations).where(
-        NetworkAgent.agent_type == OVS_AGENT, NetworkAgent.host.in_(hosts))).all()
-    return {host: (config or {}).get("integration_bridge") or DEFAULT_BRIDGE
-            for host, config in rows}
+        NetworkAgent.agent_type == agents.OVS, NetworkAgent.host.in_(hosts))).all()
+    return {host: (config or {}).get("integration_bridge") for host, config in rows
+            if (config or {}).get("integration_bridge")}
 
 
 def vif(port: Port, network: Network, bridge: str | None = None) -> dict[str, Any]:
@@ -120,6 +119,7 @@ def allocate_for_instance(rt: Runtime, ctx: RequestContext, instance_uuid: str,
     changes = notify.Changes()
     result = []
     with rt.db.session() as session:
+        bridge = integration_bridges(session, {host}).get(host) if host else None
         groups = _group_ids(session, project_id, security_group_names) \
             if security_group_names else None
         for request in requested:
@@ -143,8 +143,7 @@ def allocate_for_instance(rt: Runtime, ctx: RequestContext, instance_uuid: str,
             changes.port(port.id).network(port.network_id)
             changes.groups(security_groups.referencing(
                 session, {b.security_group_id for b in port.security_group_bindings}))
-            result.append(vif(port, network, integration_bridges(session, {host or ""})
-                              .get(host or "")))
+            result.append(vif(port, network, bridge))
     changes.send(rt, ctx)
     return result
 
