@@ -28,8 +28,13 @@ class ServiceStatus:
     up: bool
 
 
-def report(rt: Runtime, host: str, binary: str, topic: str | None = None) -> None:
-    """Record that binary on host is alive, creating its row on first report."""
+COMPUTE_BINARY = "stratus-compute-agent"
+
+
+def report(rt: Runtime, host: str, binary: str, topic: str | None = None,
+           zone: str | None = None) -> None:
+    """Record that binary on host is alive, creating its row on first report; zone, if
+    given, is the availability zone the service reports itself in."""
     with rt.db.session() as session:
         row = session.scalars(sa.select(Service).where(
             Service.host == host, Service.binary == binary)).first()
@@ -38,10 +43,19 @@ def report(rt: Runtime, host: str, binary: str, topic: str | None = None) -> Non
             session.add(row)
         row.last_seen_at = utcnow()
         row.report_count = (row.report_count or 0) + 1
+        if zone is not None and row.availability_zone != zone:
+            row.availability_zone = zone
+
+
+def is_up(rt: Runtime, row: Service, now: datetime.datetime | None = None) -> bool:
+    """Heartbeat recent enough and not forced down."""
+    if row.forced_down or row.last_seen_at is None:
+        return False
+    down_after = datetime.timedelta(seconds=rt.conf.service.service_down_time)
+    return (now or utcnow()) - row.last_seen_at < down_after
 
 
 def list_(rt: Runtime, binary: str | None = None, host: str | None = None) -> list[ServiceStatus]:
-    down_after = datetime.timedelta(seconds=rt.conf.service.service_down_time)
     now = utcnow()
     with rt.db.session() as session:
         query = sa.select(Service).order_by(Service.id)
@@ -52,7 +66,5 @@ def list_(rt: Runtime, binary: str | None = None, host: str | None = None) -> li
         return [ServiceStatus(
             id=s.id, host=s.host, binary=s.binary, zone=s.availability_zone,
             disabled=s.disabled, disabled_reason=s.disabled_reason, forced_down=s.forced_down,
-            updated_at=s.last_seen_at,
-            up=(not s.forced_down and s.last_seen_at is not None
-                and now - s.last_seen_at < down_after))
+            updated_at=s.last_seen_at, up=is_up(rt, s, now))
             for s in session.scalars(query)]

@@ -8,20 +8,19 @@ Compute agents live in availability zone ``nova`` (or their own); the controller
 from __future__ import annotations
 
 import dataclasses
-import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import orm
 
 from common.context import RequestContext
-from controller import exceptions
+from controller import exceptions, services
 from controller.db.base import utcnow
 from controller.db.models.hosts import ComputeNode
 from controller.db.models.servers import Instance
 from controller.db.models.services import Service
 from controller.runtime import Runtime
 
-COMPUTE_BINARY = "stratus-compute-agent"
+COMPUTE_BINARY = services.COMPUTE_BINARY
 INTERNAL_ZONE = "internal"
 
 
@@ -38,12 +37,7 @@ class ServiceView:
             else INTERNAL_ZONE
 
 
-def is_up(rt: Runtime, row: Service, now: datetime.datetime | None = None) -> bool:
-    """Heartbeat recent enough and not forced down."""
-    if row.forced_down or row.last_seen_at is None:
-        return False
-    down_after = datetime.timedelta(seconds=rt.conf.service.service_down_time)
-    return (now or utcnow()) - row.last_seen_at < down_after
+
 
 
 def list_(rt: Runtime, host: str | None = None,
@@ -56,7 +50,7 @@ def list_(rt: Runtime, host: str | None = None,
         query = query.where(Service.binary == binary)
     now = utcnow()
     with rt.db.session() as session:
-        return [ServiceView(row, is_up(rt, row, now)) for row in session.scalars(query)]
+        return [ServiceView(row, services.is_up(rt, row, now)) for row in session.scalars(query)]
 
 
 def _find(session: orm.Session, service_id: str, by_uuid: bool) -> Service:
@@ -74,7 +68,7 @@ def get(rt: Runtime, service_id: str, by_uuid: bool) -> ServiceView:
     """:raises NotFound: no service with that id (an integer, or a uuid from 2.53)."""
     with rt.db.session() as session:
         row = _find(session, service_id, by_uuid)
-    return ServiceView(row, is_up(rt, row))
+    return ServiceView(row, services.is_up(rt, row))
 
 
 def find(rt: Runtime, host: str, binary: str) -> ServiceView:
@@ -84,7 +78,7 @@ def find(rt: Runtime, host: str, binary: str) -> ServiceView:
                                                        Service.binary == binary)).first()
     if row is None:
         raise exceptions.NotFound(f"Service {binary} on host {host} could not be found.")
-    return ServiceView(row, is_up(rt, row))
+    return ServiceView(row, services.is_up(rt, row))
 
 
 def update(rt: Runtime, ctx: RequestContext, service_id: int, *,
@@ -104,7 +98,7 @@ def update(rt: Runtime, ctx: RequestContext, service_id: int, *,
     rt.notify(ctx, "service.update", {"host": row.host, "binary": row.binary,
                                       "disabled": row.disabled,
                                       "forced_down": row.forced_down})
-    return ServiceView(row, is_up(rt, row))
+    return ServiceView(row, services.is_up(rt, row))
 
 
 def delete(rt: Runtime, ctx: RequestContext, service_id: int) -> None:
@@ -147,7 +141,7 @@ def host_statuses(rt: Runtime, hosts: set[str]) -> dict[str, str]:
         elif row.disabled:
             result[host] = "MAINTENANCE"
         else:
-            result[host] = "UP" if is_up(rt, row, now) else "UNKNOWN"
+            result[host] = "UP" if services.is_up(rt, row, now) else "UNKNOWN"
     return result
 
 

@@ -8,7 +8,7 @@ import re
 
 import sqlalchemy as sa
 
-from controller import exceptions
+from controller import exceptions, services
 from controller.compute import compute_services
 from controller.db.models.hosts import ComputeNode
 from controller.db.models.servers import Instance
@@ -45,7 +45,7 @@ def _build(rt: Runtime, nodes: list[ComputeNode], with_servers: bool) -> list[Hy
     hosts = sorted({node.host for node in nodes})
     usage = claims.usage(rt)
     with rt.db.session() as session:
-        services = {row.host: row for row in session.scalars(sa.select(Service).where(
+        service_rows = {row.host: row for row in session.scalars(sa.select(Service).where(
             Service.binary == compute_services.COMPUTE_BINARY, Service.host.in_(hosts)))}
         on_host: dict[str, list[tuple[str, str]]] = {}
         if with_servers:
@@ -57,10 +57,10 @@ def _build(rt: Runtime, nodes: list[ComputeNode], with_servers: bool) -> list[Hy
     result = []
     for node in nodes:
         used = usage.get(node.id)
-        service = services.get(node.host)
+        service = service_rows.get(node.host)
         result.append(Hypervisor(
             node=node, service=service,
-            up=service is not None and compute_services.is_up(rt, service),
+            up=service is not None and services.is_up(rt, service),
             vcpus_used=used.vcpus if used else 0,
             # Nova counts the host's reserved memory and disk as used.
             memory_mb_used=(used.memory_mb if used else 0) + node.reserved_host_memory_mb,

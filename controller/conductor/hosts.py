@@ -15,6 +15,12 @@ def compute_up(rt: Runtime, host: str | None) -> bool:
     return any(status.up for status in services.list_(rt, binary=COMPUTE_BINARY, host=host))
 
 
+def up_computes(rt: Runtime) -> set[str]:
+    """The hosts whose compute agent heartbeats (one query, for loops over instances)."""
+    return {status.host for status in services.list_(rt, binary=COMPUTE_BINARY)
+            if status.up}
+
+
 def zone_of(rt: Runtime, host: str) -> str | None:
     """The availability zone of host's compute service (None if it never reported)."""
     for status in services.list_(rt, binary=COMPUTE_BINARY, host=host):

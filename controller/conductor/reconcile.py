@@ -175,12 +175,13 @@ def scheduling_timeouts(rt: Runtime, ctx: RequestContext, report: Report) -> Non
 
 def stale_tasks(rt: Runtime, ctx: RequestContext, report: Report) -> None:
     timeout = rt.conf.conductor.task_timeout
-    for row in _rows(rt, Instance.task_state.is_not(None),
-                     Instance.task_state != states.SCHEDULING,
-                     Instance.updated_at < _ago(timeout)):
+    rows = _rows(rt, Instance.task_state.is_not(None), Instance.task_state != states.SCHEDULING,
+                 Instance.updated_at < _ago(timeout))
+    up_hosts = hosts.up_computes(rt) if rows else set()
+    for row in rows:
         why = (f"Task {row.task_state} got no answer from host {row.host} within "
                f"{timeout} seconds; it was abandoned.")
-        up = hosts.compute_up(rt, row.host)
+        up = row.host in up_hosts
         if not up and row.task_state not in _GIVE_UP_WHEN_DOWN:
             continue  # the host may come back and finish it (builds: the rule above)
         if up and row.task_state in REASK and not _reasked_already(row):
@@ -224,6 +225,7 @@ def abandoned_resizes(rt: Runtime, ctx: RequestContext, report: Report) -> None:
              .limit(rt.conf.conductor.periodic_batch_size))
     with rt.db.session() as session:
         rows = session.execute(query).all()
+    up_hosts = hosts.up_computes(rt) if rows else set()
     for migration_uuid, uuid, host in rows:
         if not migrations.set_status(rt, migration_uuid, "confirmed"):
             continue
@@ -233,7 +235,7 @@ def abandoned_resizes(rt: Runtime, ctx: RequestContext, report: Report) -> None:
         instances.update(rt, ctx, uuid, {
             "old_flavor": None, "new_flavor": None,
             "system_metadata": resize.cleaned_system_metadata(row)}, [None])
-        if hosts.compute_up(rt, host):
+        if host in up_hosts:
             try:
                 rt.compute_api.confirm_resize(ctx, host, uuid, migration_uuid)
             except Exception:  # noqa: BLE001 - only disk space is at stake

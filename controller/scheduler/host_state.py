@@ -16,7 +16,7 @@ from controller import services
 from controller.db.models.hosts import Allocation, ComputeNode
 from controller.runtime import Runtime
 
-COMPUTE_BINARY = "stratus-compute-agent"
+COMPUTE_BINARY = services.COMPUTE_BINARY
 
 
 @dataclasses.dataclass

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import orm
 
+from controller import services
 from controller.db.base import utcnow
 from controller.db.models.services import Service
 from controller.db.models.volume import Volume, VolumePool
@@ -118,14 +119,13 @@ def matches(value: str, wanted: str) -> bool:
 
 def _live_backends(session: orm.Session, rt: Runtime) -> tuple[set[str], set[str]]:
     """(backends whose agent heartbeats recently, backends an admin disabled)."""
-    down_after = datetime.timedelta(seconds=rt.conf.service.service_down_time)
     now = utcnow()
     up, disabled = set(), set()
     for row in session.scalars(sa.select(Service).where(
             Service.binary.in_(rt.conf.volume.agent_binaries))):
         if row.disabled:
             disabled.add(row.host)
-        if not row.forced_down and row.last_seen_at and now - row.last_seen_at < down_after:
+        if services.is_up(rt, row, now):
             up.add(row.host)
     return up, disabled
 

@@ -3,7 +3,6 @@ the volume agents send (one services row per backend, host ``host@backend``)."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +10,6 @@ import sqlalchemy as sa
 from common.context import RequestContext
 from controller import exceptions
 from controller import services as heartbeats
-from controller.db.base import utcnow
 from controller.db.models.services import Service
 from controller.db.models.volume import Volume, VolumePool
 from controller.runtime import Runtime
@@ -23,12 +21,8 @@ SHOWN_BINARY = "cinder-volume"  # what Cinder's clients know volume services as
 def report(rt: Runtime, host: str, binary: str, backend: str | None) -> None:
     """Heartbeat of one backend of a volume agent."""
     name = f"{host}@{backend}" if backend else host
-    heartbeats.report(rt, name, binary, rt.conf.volume_rpc.agent_topic)
-    zone = rt.conf.volume.storage_availability_zone
-    with rt.db.session() as session:
-        session.execute(sa.update(Service).where(
-            Service.host == name, Service.binary == binary,
-            Service.availability_zone != zone).values(availability_zone=zone))
+    heartbeats.report(rt, name, binary, rt.conf.volume_rpc.agent_topic,
+                      zone=rt.conf.volume.storage_availability_zone)
 
 
 def _binaries(rt: Runtime, binary: str | None) -> list[str]:
@@ -36,12 +30,6 @@ def _binaries(rt: Runtime, binary: str | None) -> list[str]:
     if binary is None or binary == SHOWN_BINARY:
         return known
     return [binary] if binary in known else []
-
-
-def _up(rt: Runtime, row: Service) -> bool:
-    down_after = datetime.timedelta(seconds=rt.conf.service.service_down_time)
-    return (not row.forced_down and row.last_seen_at is not None
-            and utcnow() - row.last_seen_at < down_after)
 
 
 def _matches_host(row: Service, host: str | None) -> bool:
@@ -58,7 +46,7 @@ def list_(rt: Runtime, ctx: RequestContext, host: str | None = None,
     for row in rows:
         if not _matches_host(row, host):
             continue
-        up = _up(rt, row)
+        up = heartbeats.is_up(rt, row)
         result.append({"binary": SHOWN_BINARY, "host": row.host, "zone": row.availability_zone,
                        "status": "disabled" if row.disabled else "enabled",
                        "state": "up" if up else "down",
@@ -96,7 +84,8 @@ def zones(rt: Runtime, ctx: RequestContext) -> list[tuple[str, bool]]:
         rows = list(session.scalars(sa.select(Service).where(
             Service.binary.in_(rt.conf.volume.agent_binaries), Service.disabled.is_(False))))
     for row in rows:
-        state[row.availability_zone] = state.get(row.availability_zone, False) or _up(rt, row)
+        zone = row.availability_zone
+        state[zone] = state.get(zone, False) or heartbeats.is_up(rt, row)
     return sorted(state.items())
 
 
