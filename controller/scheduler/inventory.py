@@ -112,9 +112,10 @@ def _upsert(rt: Runtime, host: str, values: dict[str, Any]) -> int:
     with rt.db.session() as session:
         row = session.scalars(sa.select(ComputeNode).where(ComputeNode.host == host)).first()
         if row is None:
-            row = ComputeNode(uuid=str(uuid.uuid4()), host=host,
-                              hypervisor_hostname=values.pop("hypervisor_hostname", host),
-                              **values)
+            # values stays whole: a retry after a racing insert applies all of it.
+            fields = {**values, "hypervisor_hostname": values.get("hypervisor_hostname",
+                                                                  host)}
+            row = ComputeNode(uuid=str(uuid.uuid4()), host=host, **fields)
             session.add(row)
             session.flush()
             LOG.info("New compute node %s (id %d): %s", host, row.id, values)
