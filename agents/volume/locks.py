@@ -50,8 +50,3 @@ class KeyedLocks:
                 return False
             entry.cancel.set()
             return True
-
-    def held(self, key: str) -> bool:
-        with self._guard:
-            entry = self._entries.get(key)
-            return entry is not None and entry.lock.locked()

@@ -34,23 +34,26 @@ def _type_names(rt: Runtime) -> dict[str, str]:
         return dict(session.execute(sa.select(VolumeType.id, VolumeType.name)).all())
 
 
-def defaults(rt: Runtime) -> dict[str, int]:
-    """Every resource's default limit, the per-type ones included."""
+def defaults(rt: Runtime, names: dict[str, str] | None = None) -> dict[str, int]:
+    """Every resource's default limit, the per-type ones included (names: the
+    {type id: name} map when the caller has it already)."""
     values = {name: getattr(rt.conf.volume_quota, name) for name in BASE}
-    for type_name in sorted(_type_names(rt).values()):
+    for type_name in sorted((_type_names(rt) if names is None else names).values()):
         for resource in PER_TYPE:
             values[f"{resource}_{type_name}"] = quota_engine.UNLIMITED
     return values
 
 
-def limits(rt: Runtime, project_id: str) -> dict[str, int]:
-    return quota_engine.limits(rt, SERVICE, project_id, defaults(rt))
+def limits(rt: Runtime, project_id: str,
+           names: dict[str, str] | None = None) -> dict[str, int]:
+    return quota_engine.limits(rt, SERVICE, project_id, defaults(rt, names))
 
 
-def usage(rt: Runtime, project_id: str) -> dict[str, int]:
+def usage(rt: Runtime, project_id: str,
+          names: dict[str, str] | None = None) -> dict[str, int]:
     """What project_id uses now, for every resource."""
-    names = _type_names(rt)
-    used = dict.fromkeys(defaults(rt), 0)
+    names = _type_names(rt) if names is None else names
+    used = dict.fromkeys(defaults(rt, names), 0)
     live_volumes = sa.and_(Volume.project_id == project_id, Volume.deleted.is_(False))
     live_snapshots = sa.and_(Snapshot.project_id == project_id, Snapshot.deleted.is_(False))
     with rt.db.session() as session:
@@ -98,12 +101,13 @@ def check(rt: Runtime, project_id: str, requested: dict[str, int],
 
     :raises QuotaExceeded: (413) with Cinder's message for the first resource over.
     """
-    project_limits = limits(rt, project_id)
+    names = _type_names(rt)
+    project_limits = limits(rt, project_id, names)
     per_volume = project_limits["per_volume_gigabytes"]
     if size is not None and per_volume != quota_engine.UNLIMITED and size > per_volume:
         raise errors.QuotaExceeded(f"Requested volume size {size}G is larger than maximum "
                                    f"allowed limit {per_volume}G.")
-    excess = quota_engine.over(requested, usage(rt, project_id), project_limits)
+    excess = quota_engine.over(requested, usage(rt, project_id, names), project_limits)
     if excess:
         raise errors.QuotaExceeded(_message(excess[0]))
 
@@ -113,8 +117,9 @@ def recheck(rt: Runtime, project_id: str, requested: dict[str, int]) -> None:
 
     :raises QuotaExceeded: a concurrent request took the room this one counted on.
     """
-    used = usage(rt, project_id)
-    project_limits = limits(rt, project_id)
+    names = _type_names(rt)
+    used = usage(rt, project_id, names)
+    project_limits = limits(rt, project_id, names)
     for name, amount in requested.items():
         limit = project_limits.get(name, quota_engine.UNLIMITED)
         if amount > 0 and limit != quota_engine.UNLIMITED and used.get(name, 0) > limit:

@@ -167,7 +167,6 @@ def list_(rt: Runtime, ctx: RequestContext,
     with rt.db.session() as session:
         stmt = sa.select(Volume).where(Volume.deleted.is_(False))
         stmt = listing.scope(stmt, Volume, ctx, dataclasses.replace(query, filters=filters))
-        filters.pop("project_id", None)
         if type_ref is not None:
             found = types.find(session, ctx, str(type_ref))
             stmt = stmt.where(Volume.volume_type_id == (found.id if found else None))
