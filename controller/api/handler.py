@@ -7,6 +7,7 @@ from typing import Any
 import flask
 
 from common.context import RequestContext
+from controller import exceptions
 from controller.api.app import state
 from controller.api.auth import require_context
 from controller.runtime import Runtime
@@ -25,6 +26,16 @@ def authorize(rule: str, target: dict[str, Any] | None = None) -> RequestContext
     ctx = require_context()
     state().policy.enforce(ctx, rule, target)
     return ctx
+
+
+def allowed(ctx: RequestContext, rule: str, target: dict[str, Any] | None = None) -> bool:
+    """Whether policy lets ctx do rule (for optional attributes and filters: never
+    raises)."""
+    try:
+        state().policy.enforce(ctx, rule, target)
+    except exceptions.Forbidden:
+        return False
+    return True
 
 
 def no_content() -> flask.Response:

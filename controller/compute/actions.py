@@ -18,7 +18,7 @@ from common.context import RequestContext
 from controller import exceptions
 from controller.compute import states
 from controller.db.base import utcnow
-from controller.db.models.servers import Instance, InstanceAction, InstanceActionEvent
+from controller.db.models.servers import Instance, InstanceAction
 from controller.runtime import Runtime
 
 # Nova's names of the recorded actions (instance_actions.py), by states.ACTIONS key.
@@ -45,8 +45,9 @@ def record(session: orm.Session, ctx: RequestContext, instance_uuid: str, action
     return row
 
 
-def _find_action(session: orm.Session, instance_uuid: str,
-                 request_id: str) -> InstanceAction | None:
+def find(session: orm.Session, instance_uuid: str,
+         request_id: str) -> InstanceAction | None:
+    """The latest action request_id started on instance_uuid, if any."""
     return session.scalars(sa.select(InstanceAction).where(
         InstanceAction.instance_uuid == instance_uuid,
         InstanceAction.request_id == request_id).order_by(InstanceAction.id.desc())).first()
@@ -55,43 +56,11 @@ def _find_action(session: orm.Session, instance_uuid: str,
 def finish(rt: Runtime, instance_uuid: str, request_id: str, error: bool = False) -> None:
     """Mark the action of request_id finished ("Error" in message when it failed)."""
     with rt.db.session() as session:
-        action = _find_action(session, instance_uuid, request_id)
+        action = find(session, instance_uuid, request_id)
         if action is not None:
-            action.finish_time = utcnow()
+            action.finish_time = action.updated_at = utcnow()
             if error:
                 action.message = "Error"
-
-
-def event_start(rt: Runtime, instance_uuid: str, request_id: str, event: str,
-                host: str | None = None) -> None:
-    """Record that step event of request_id's action began (Nova's event_start)."""
-    with rt.db.session() as session:
-        action = _find_action(session, instance_uuid, request_id)
-        if action is None:
-            return
-        action.events.append(InstanceActionEvent(event=event, start_time=utcnow(),
-                                                 host=host))
-        action.updated_at = utcnow()
-
-
-def event_finish(rt: Runtime, instance_uuid: str, request_id: str, event: str,
-                 result: str = "Success", traceback: str | None = None,
-                 host: str | None = None) -> None:
-    """Record how step event ended; an Error result also marks the action "Error"."""
-    now = utcnow()
-    with rt.db.session() as session:
-        action = _find_action(session, instance_uuid, request_id)
-        if action is None:
-            return
-        row = next((e for e in reversed(action.events)
-                    if e.event == event and e.finish_time is None), None)
-        if row is None:
-            row = InstanceActionEvent(event=event, start_time=now, host=host)
-            action.events.append(row)
-        row.finish_time, row.result, row.traceback = now, result, traceback
-        if result != "Success":
-            action.message = "Error"
-        action.updated_at = now
 
 
 def _task_guard(allowed: frozenset[str | None]) -> sa.ColumnElement[bool]:
@@ -172,7 +141,7 @@ def revert(rt: Runtime, instance_uuid: str, task_state: str | None,
         session.execute(sa.update(Instance).where(
             Instance.uuid == instance_uuid, Instance.task_state == task_state)
             .values(task_state=previous).execution_options(synchronize_session=False))
-        action = _find_action(session, instance_uuid, request_id)
+        action = find(session, instance_uuid, request_id)
         if action is not None:
             action.finish_time, action.message = utcnow(), "Error"
 
@@ -191,7 +160,7 @@ def list_(rt: Runtime, instance_uuid: str,
 def get(rt: Runtime, instance_uuid: str, request_id: str) -> InstanceAction:
     """:raises NotFound: the server has no action of request_id."""
     with rt.db.session() as session:
-        action = _find_action(session, instance_uuid, request_id) \
+        action = find(session, instance_uuid, request_id) \
             if len(request_id) <= 255 else None
     if action is None:
         raise exceptions.NotFound(f"Action for request_id {request_id} on instance "

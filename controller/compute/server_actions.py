@@ -22,12 +22,13 @@ from controller.compute import (
     boot_sources,
     quotas,
     rpc,
+    server_metadata,
     server_requests,
     servers,
     states,
 )
 from controller.db.base import utcnow
-from controller.db.models.servers import Instance, InstanceMetadata
+from controller.db.models.servers import Instance
 from controller.image import images as image_service
 from controller.runtime import Runtime
 
@@ -95,16 +96,9 @@ def rebuild(rt: Runtime, ctx: RequestContext, instance: Instance, image_id: str,
                                                        if metadata is not None else {})},
                      values=values)
     if metadata is not None:
-        replace_metadata(rt, instance.uuid, metadata)
+        with rt.db.session() as session:
+            server_metadata.replace_all(session, instance.uuid, metadata)
     return servers.get(rt, ctx, updated.uuid)
-
-
-def replace_metadata(rt: Runtime, instance_uuid: str, metadata: dict[str, str]) -> None:
-    with rt.db.session() as session:
-        session.execute(sa.delete(InstanceMetadata).where(
-            InstanceMetadata.instance_uuid == instance_uuid))
-        session.add_all([InstanceMetadata(instance_uuid=instance_uuid, key=k, value=v)
-                         for k, v in metadata.items()])
 
 
 def resize(rt: Runtime, ctx: RequestContext, instance: Instance, flavor_ref: object,

@@ -215,10 +215,15 @@ def create(rt: Runtime, ctx: RequestContext, req: CreateRequest) -> CreateResult
     # Only once the build is on its way: a create the bus refused never started.
     for row in rows:
         rt.notify(ctx, "instance.create.start", servers.payload(row))
-    admin_pass = req.admin_pass
-    if admin_pass is None and rt.conf.compute_api.enable_instance_password:
-        admin_pass = "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(12))
-    return CreateResult(rows, reservation_id, admin_pass)
+    return CreateResult(rows, reservation_id, admin_password(rt, req.admin_pass))
+
+
+def admin_password(rt: Runtime, given: str | None) -> str | None:
+    """The adminPass to answer with: the one given, else a new random one unless
+    [compute_api] enable_instance_password is off."""
+    if given is not None or not rt.conf.compute_api.enable_instance_password:
+        return given
+    return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(12))
 
 
 def _recheck(rt: Runtime, ctx: RequestContext, rows: list[Instance], flavor: dict,

@@ -71,24 +71,6 @@ class ListQuery:
     marker: str | None = None
 
 
-def status_filter(statuses: list[str]) -> tuple[set[str], set[str | None] | None]:
-    """(vm_states, task_states) for status names; task_states None means any task."""
-    vm_states: set[str] = set()
-    tasks: set[str | None] = set()
-    any_task = False
-    for wanted in statuses:
-        wanted = wanted.upper()
-        for vm_state, by_task in states._STATUS.items():  # noqa: SLF001 - the state table
-            for task, name in by_task.items():
-                if name == wanted:
-                    vm_states.add(vm_state)
-                    if task is None:
-                        any_task = True  # the idle status covers the vm_state
-                    else:
-                        tasks.add(task)
-    return vm_states, None if any_task else tasks
-
-
 def _tag_exists(tag: str) -> sa.ColumnElement[bool]:
     return sa.exists(sa.select(InstanceTag.tag).where(
         InstanceTag.instance_uuid == Instance.uuid, InstanceTag.tag == tag))
@@ -105,7 +87,7 @@ def conditions(ctx: RequestContext, query: ListQuery) -> list[sa.ColumnElement[b
         where.append(Instance.project_id == query.project_id)
     deleted = query.deleted
     if query.statuses:
-        vm_states, tasks = status_filter(query.statuses)
+        vm_states, tasks = states.status_filter(query.statuses)
         if states.DELETED in vm_states:
             if not ctx.is_admin:
                 raise exceptions.Forbidden("Only administrators may list deleted instances")

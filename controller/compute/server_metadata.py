@@ -59,9 +59,7 @@ def set_metadata(rt: Runtime, ctx: RequestContext, server_id: str,
                           METADATA_RULE, True)
         current = {} if replace else get_metadata(row)
         current.update(metadata)
-        limit = quotas.limits(rt, row.project_id)["metadata_items"]
-        if limit >= 0 and len(current) > limit:
-            raise exceptions.OverQuota(f"Maximum number of metadata items exceeds {limit}")
+        quotas.check_metadata(rt, row.project_id, len(current))
         existing = {item.key: item for item in row.metadata_items}
         kept = []
         for key, value in current.items():
@@ -124,3 +122,11 @@ def delete_tags(rt: Runtime, ctx: RequestContext, server_id: str,
                 raise exceptions.NotFound(f"Tag {tag[:60]} could not be found.")
             row.tags.remove(found)
         row.updated_at = utcnow()
+
+
+def replace_all(session: orm.Session, instance_uuid: str, metadata: dict[str, str]) -> None:
+    """Make the server's metadata exactly metadata (in the caller's transaction)."""
+    session.execute(sa.delete(InstanceMetadata).where(
+        InstanceMetadata.instance_uuid == instance_uuid))
+    session.add_all(InstanceMetadata(instance_uuid=instance_uuid, key=str(key),
+                                     value=str(value)) for key, value in metadata.items())

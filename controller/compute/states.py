@@ -98,12 +98,23 @@ def status(vm_state: str, task_state: str | None) -> str:
     return by_task.get(task_state) or by_task.get(None, "UNKNOWN")
 
 
-def vm_states_for_status(api_status: str) -> list[str]:
-    """The vm_states a ``status=`` list filter selects (Nova's reverse mapping)."""
-    wanted = api_status.upper()
-    return sorted({vm for vm, by_task in _STATUS.items() if by_task.get(None) == wanted}
-                  | {vm for vm, by_task in _STATUS.items()
-                     if any(value == wanted for value in by_task.values())})
+def status_filter(statuses: list[str]) -> tuple[set[str], set[str | None] | None]:
+    """(vm_states, task_states) a ``status=`` list filter selects (Nova's reverse
+    mapping); task_states None means any task."""
+    vm_states: set[str] = set()
+    tasks: set[str | None] = set()
+    any_task = False
+    for wanted in statuses:
+        wanted = wanted.upper()
+        for vm_state, by_task in _STATUS.items():
+            for task, name in by_task.items():
+                if name == wanted:
+                    vm_states.add(vm_state)
+                    if task is None:
+                        any_task = True  # the idle status covers the vm_state
+                    else:
+                        tasks.add(task)
+    return vm_states, None if any_task else tasks
 
 
 # ------------------------------------------------------------------ actions

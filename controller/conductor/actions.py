@@ -13,8 +13,9 @@ import logging
 import sqlalchemy as sa
 
 from common.context import RequestContext
+from controller.compute import actions as compute_actions
 from controller.db.base import utcnow
-from controller.db.models.servers import InstanceAction, InstanceActionEvent, InstanceFault
+from controller.db.models.servers import InstanceActionEvent, InstanceFault
 from controller.runtime import Runtime
 
 LOG = logging.getLogger(__name__)
@@ -37,13 +38,6 @@ def add_fault(rt: Runtime, uuid: str, message: str, details: str | None = None,
     LOG.warning("instance %s fault (%s): %s", uuid, code, message)
 
 
-def _action(session, uuid: str, request_id: str) -> InstanceAction | None:
-    return session.scalars(
-        sa.select(InstanceAction).where(InstanceAction.instance_uuid == uuid,
-                                        InstanceAction.request_id == request_id)
-        .order_by(InstanceAction.id.desc())).first()
-
-
 def event(rt: Runtime, ctx: RequestContext, uuid: str, name: str, phase: str,
           host: str | None = None, result: str | None = None,
           traceback: str | None = None) -> bool:
@@ -59,7 +53,7 @@ def event(rt: Runtime, ctx: RequestContext, uuid: str, name: str, phase: str,
         raise ValueError(f"result must be {SUCCESS} or {ERROR}, not {result!r}")
     now = utcnow()
     with rt.db.session() as session:
-        action = _action(session, uuid, ctx.request_id)
+        action = compute_actions.find(session, uuid, ctx.request_id)
         if action is None:
             LOG.debug("instance %s: no action for %s; event %s not recorded", uuid,
                       ctx.request_id, name)
@@ -86,10 +80,4 @@ def event(rt: Runtime, ctx: RequestContext, uuid: str, name: str, phase: str,
 
 def finish(rt: Runtime, ctx: RequestContext, uuid: str, error: bool = False) -> None:
     """Mark the action of ctx.request_id on uuid finished (message Error on failure)."""
-    with rt.db.session() as session:
-        action = _action(session, uuid, ctx.request_id)
-        if action is None:
-            return
-        action.finish_time = action.updated_at = utcnow()
-        if error:
-            action.message = ERROR
+    compute_actions.finish(rt, uuid, ctx.request_id, error)

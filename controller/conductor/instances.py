@@ -18,9 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from common.context import RequestContext
+from controller.compute import server_metadata
 from controller.conductor import machine
 from controller.db.base import utcnow
-from controller.db.models.servers import Instance, InstanceMetadata
+from controller.db.models.servers import Instance
 from controller.runtime import Runtime
 
 LOG = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def transition(rt: Runtime, ctx: RequestContext, uuid: str, updates: Mapping[str
             if result.rowcount != 1:
                 continue  # somebody wrote in between: read again, check the guard again
             if metadata is not None:
-                _replace_metadata(session, uuid, metadata)
+                server_metadata.replace_all(session, uuid, metadata)
             session.refresh(row)
             change = Change(*old, row=row, changed=True)
         if old != (change.row.vm_state, change.row.task_state, change.row.power_state):
@@ -147,12 +148,6 @@ def apply(rt: Runtime, ctx: RequestContext, uuid: str, step: str,
         values.setdefault("deleted_at", now)
         values.setdefault("terminated_at", now)
     return update(rt, ctx, uuid, values, guard)
-
-
-def _replace_metadata(session, uuid: str, metadata: Mapping[str, str]) -> None:
-    session.execute(sa.delete(InstanceMetadata).where(InstanceMetadata.instance_uuid == uuid))
-    session.add_all(InstanceMetadata(instance_uuid=uuid, key=str(key), value=str(value))
-                    for key, value in metadata.items())
 
 
 def _iso(value: datetime.datetime | None) -> str | None:

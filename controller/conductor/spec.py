@@ -14,16 +14,12 @@ from typing import Any
 
 from common.context import RequestContext
 from controller import exceptions
-from controller.compute import block_device_mappings, flavors
+from controller.compute import block_device_mappings, boot_sources, flavors
 from controller.conductor import networking, volumes
 from controller.conductor.instances import elevated
 from controller.db.models.servers import Instance
 from controller.image import images
 from controller.runtime import Runtime
-
-# The flavor fields an instance keeps a copy of (Instance.flavor).
-FLAVOR_FIELDS = ("id", "name", "memory_mb", "vcpus", "root_gb", "ephemeral_gb", "swap",
-                 "rxtx_factor", "description")
 
 
 class SpecError(exceptions.BadRequest):
@@ -39,9 +35,7 @@ def flavor_copy(rt: Runtime, ctx: RequestContext, flavor_id: str) -> dict[str, A
         flavor = flavors.get(rt, elevated(ctx), flavor_id)
     except exceptions.NotFound as exc:
         raise SpecError(f"Flavor {flavor_id} could not be found.") from exc
-    copy = {field: getattr(flavor, field) for field in FLAVOR_FIELDS}
-    copy["extra_specs"] = {spec.key: spec.value for spec in flavor.extra_specs}
-    return copy
+    return boot_sources.snapshot(flavor)
 
 
 def image_facts(rt: Runtime, ctx: RequestContext, image_id: str | None) -> dict[str, Any]:

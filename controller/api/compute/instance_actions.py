@@ -48,7 +48,7 @@ def show_instance_action(server_id: str, request_id: str):
     ctx, instance = _load("os_compute_api:os-instance-actions:show", server_id)
     row = actions.get(handler.runtime(), instance.uuid, request_id)
     view = server_views.instance_action(row)
-    privileged = server_access.allowed(ctx, "os_compute_api:os-instance-actions:events",
+    privileged = handler.allowed(ctx, "os_compute_api:os-instance-actions:events",
                                        server_access.target(instance))
     if privileged or compute.at_least("2.51"):
         view["events"] = [server_views.action_event(event, with_traceback=privileged)

@@ -8,7 +8,6 @@ from typing import Any
 from common.context import RequestContext
 from controller import exceptions
 from controller.api import auth, compute, handler
-from controller.api.app import state
 from controller.api.compute import server_views
 from controller.compute import servers
 
@@ -16,15 +15,6 @@ from controller.compute import servers
 def target(instance: Any) -> dict[str, Any]:
     """The policy target of a server: its project and user, as Nova passes them."""
     return {"project_id": instance.project_id, "user_id": instance.user_id}
-
-
-def allowed(ctx: RequestContext, rule: str, rule_target: dict[str, Any] | None = None) -> bool:
-    """Whether policy lets ctx do rule (for optional attributes: never raises)."""
-    try:
-        state().policy.enforce(ctx, rule, rule_target)
-    except exceptions.Forbidden:
-        return False
-    return True
 
 
 def require_project(ctx: RequestContext) -> str:
@@ -50,11 +40,11 @@ def load(rule: str, server_id: str) -> tuple[RequestContext, Any]:
 def options(ctx: RequestContext) -> server_views.Options:
     """The optional attributes ctx may see at this microversion."""
     return server_views.Options(
-        admin_attrs=allowed(ctx, "os_compute_api:os-extended-server-attributes"),
+        admin_attrs=handler.allowed(ctx, "os_compute_api:os-extended-server-attributes"),
         host_status=compute.at_least("2.16")
-        and allowed(ctx, "os_compute_api:servers:show:host_status"),
+        and handler.allowed(ctx, "os_compute_api:servers:show:host_status"),
         extra_specs=compute.at_least("2.47")
-        and allowed(ctx, "os_compute_api:os-flavor-extra-specs:index"),
+        and handler.allowed(ctx, "os_compute_api:os-flavor-extra-specs:index"),
         is_admin=ctx.is_admin)
 
 

@@ -5,8 +5,6 @@ Other handler modules (consoles) register their actions here with :func:`action`
 
 from __future__ import annotations
 
-import secrets
-import string
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +15,7 @@ from controller import exceptions
 from controller.api import compute, handler, validation
 from controller.api.compute import bp, server_access
 from controller.api.compute.schemas import servers as schemas
-from controller.compute import server_actions
+from controller.compute import server_actions, server_create
 
 Handler = Callable[[RequestContext, Any, dict], Any]
 # key -> (policy rule, minimum microversion or None, maximum or None, handler)
@@ -82,14 +80,6 @@ def _reboot(ctx, instance, body):
     return accepted()
 
 
-def _admin_pass(given: str | None) -> str | None:
-    if given is not None:
-        return given
-    if not handler.runtime().conf.compute_api.enable_instance_password:
-        return None
-    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
-
-
 @action("rebuild", "os_compute_api:servers:rebuild")
 def _rebuild(ctx, instance, body):
     args = validation.validate(schemas.rebuild(compute.at_least), body)["rebuild"]
@@ -104,7 +94,7 @@ def _rebuild(ctx, instance, body):
     rebuilt = server_actions.rebuild(handler.runtime(), ctx, instance, args["imageRef"],
                                      changes, args.get("metadata"))
     view = server_access.render(ctx, rebuilt, full=False)
-    admin_pass = _admin_pass(args.get("adminPass"))
+    admin_pass = server_create.admin_password(handler.runtime(), args.get("adminPass"))
     if admin_pass is not None:
         view["server"]["adminPass"] = admin_pass
     return view, 202

@@ -68,7 +68,7 @@ def create_server_group():
 def list_server_groups():
     ctx = handler.authorize("os_compute_api:os-server-groups:index")
     server_access.require_project(ctx)
-    all_projects = "all_projects" in flask.request.args and server_access.allowed(
+    all_projects = "all_projects" in flask.request.args and handler.allowed(
         ctx, "os_compute_api:os-server-groups:index:all_projects")
     offset, limit = _offset_limit()
     rows = server_groups.list_(handler.runtime(), ctx, all_projects)

@@ -11,7 +11,7 @@ from controller import exceptions
 from controller.api import auth, compute, handler, pagination, validation
 from controller.api.compute import bp, server_access, server_views
 from controller.api.compute.schemas import servers as schemas
-from controller.compute import server_create, server_list, servers
+from controller.compute import server_create, server_list, servers, states
 
 _TRUE = ("1", "t", "true", "on", "y", "yes")
 _FALSE = ("0", "f", "false", "off", "n", "no")
@@ -129,7 +129,7 @@ def _list_query(ctx: RequestContext, detail: bool) -> server_list.ListQuery:
         handler.authorize(f"os_compute_api:servers:{listing}:get_all_tenants")
         # tenant_id is only honoured with all_tenants, as in Nova.
         project_id = args.get("project_id") or args.get("tenant_id") or None
-    admin_filters = server_access.allowed(ctx, "os_compute_api:servers:allow_all_filters")
+    admin_filters = handler.allowed(ctx, "os_compute_api:servers:allow_all_filters")
     limit = pagination.limit_arg(handler.runtime().conf.compute_api.max_limit)
     query = server_list.ListQuery(
         project_id=project_id, name=args.get("name") or args.get("display_name"),
@@ -155,7 +155,7 @@ def _list_query(ctx: RequestContext, detail: bool) -> server_list.ListQuery:
 def _listing(detail: bool):
     ctx = handler.authorize(f"os_compute_api:servers:{'detail' if detail else 'index'}")
     query = _list_query(ctx, detail)
-    if query.statuses and not server_list.status_filter(query.statuses)[0]:
+    if query.statuses and not states.status_filter(query.statuses)[0]:
         if compute.at_least("2.38"):
             raise exceptions.BadRequest("Invalid status value")
         return {"servers": []}

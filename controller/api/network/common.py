@@ -9,8 +9,7 @@ import flask
 
 from common.context import RequestContext
 from controller import exceptions
-from controller.api import auth, pagination, validation
-from controller.api.app import state
+from controller.api import auth, handler, pagination, validation
 from controller.network import exceptions as exc
 from controller.network import policies
 
@@ -38,14 +37,6 @@ def context() -> RequestContext:
     return auth.require_context()
 
 
-def allowed(ctx: RequestContext, rule: str, target: dict[str, Any]) -> bool:
-    try:
-        state().policy.enforce(ctx, rule, target)
-    except exceptions.Forbidden:
-        return False
-    return True
-
-
 def authorize(rule: str, target: dict[str, Any] | None = None,
               attributes: dict[str, Any] | None = None) -> RequestContext:
     """Check rule, then `<rule>:<attribute>` (and `:<attribute>:<key>`) for each attribute
@@ -63,7 +54,7 @@ def authorize(rule: str, target: dict[str, Any] | None = None,
             if isinstance(item, dict):
                 names.extend(f"{rule}:{name}:{key}" for key in item)
     for name in dict.fromkeys(names):
-        if name in policies.NAMES and not allowed(ctx, name, full):
+        if name in policies.NAMES and not handler.allowed(ctx, name, full):
             raise exc.PolicyNotAuthorized(f"({name}) is disallowed by policy")
     return ctx
 

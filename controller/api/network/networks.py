@@ -17,7 +17,7 @@ def _target(row: Any) -> dict[str, Any]:
 
 
 def _view(ctx, row) -> dict[str, Any]:
-    return views.network(row, common.allowed(ctx, PROVIDER_RULE, _target(row)))
+    return views.network(row, handler.allowed(ctx, PROVIDER_RULE, _target(row)))
 
 
 @bp.post("/v2.0/networks")
@@ -34,7 +34,7 @@ def create_network():
 def list_networks():
     ctx = common.authorize("get_network")
     rows = networks.list_(handler.runtime(), ctx, common.filters())
-    provider = common.allowed(ctx, PROVIDER_RULE, {})
+    provider = handler.allowed(ctx, PROVIDER_RULE, {})
     return common.listing("networks", [views.network(row, provider) for row in rows])
 
 

@@ -19,7 +19,7 @@ def _target(rt, ctx, project_id: str, network_id: str, device_owner: str) -> dic
 
 
 def _view(ctx, row) -> dict[str, Any]:
-    return views.port(row, common.allowed(ctx, BINDING_RULE, {"project_id": row.project_id}))
+    return views.port(row, handler.allowed(ctx, BINDING_RULE, {"project_id": row.project_id}))
 
 
 @bp.post("/v2.0/ports")
@@ -36,7 +36,7 @@ def create_port():
 def list_ports():
     ctx = common.authorize("get_port")
     rows = ports.list_(handler.runtime(), ctx, common.filters())
-    binding = common.allowed(ctx, BINDING_RULE, {})
+    binding = handler.allowed(ctx, BINDING_RULE, {})
     return common.listing("ports", [views.port(row, binding) for row in rows])
 
 

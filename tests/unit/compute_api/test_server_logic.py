@@ -57,12 +57,12 @@ def test_metadata_and_tag_rules_accept_any_task():
 
 
 def test_status_filter():
-    assert server_list.status_filter(["ACTIVE"]) == ({"active"}, None)
-    vm_states, tasks = server_list.status_filter(["reboot"])
+    assert states.status_filter(["ACTIVE"]) == ({"active"}, None)
+    vm_states, tasks = states.status_filter(["reboot"])
     assert vm_states == {"active"} and tasks == set(states.SOFT_REBOOT_STATES)
-    vm_states, tasks = server_list.status_filter(["SHUTOFF", "RESIZE"])
+    vm_states, tasks = states.status_filter(["SHUTOFF", "RESIZE"])
     assert vm_states == {"stopped", "active"} and tasks is None
-    assert server_list.status_filter(["BOGUS"]) == (set(), set())
+    assert states.status_filter(["BOGUS"]) == (set(), set())
 
 
 def test_deleted_status_is_admin_only():
