@@ -8,6 +8,7 @@ missing service is a failure.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 import pytest
@@ -48,8 +49,17 @@ def database_url(request, tmp_path_factory):
         hide_password=False)
     yield url
     db_base.reset()
-    with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    for attempt in range(20):
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            break
+        except sa.exc.DBAPIError:
+            # FORCE may not end an autovacuum worker busy on the database (a superuser
+            # process): it finishes in moments.
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
     engine.dispose()
 
 
